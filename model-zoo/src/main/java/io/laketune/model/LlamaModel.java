@@ -1,0 +1,261 @@
+package io.laketune.model;
+
+import io.laketune.nn.AttentionMask;
+import io.laketune.nn.CausalSelfAttention;
+import io.laketune.nn.CrossEntropy;
+import io.laketune.nn.Embedding;
+import io.laketune.nn.Linear;
+import io.laketune.nn.Param;
+import io.laketune.nn.ParamStore;
+import io.laketune.nn.RmsNorm;
+import io.laketune.nn.Rope;
+import io.laketune.nn.SwiGluMlp;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * The Llama family decoder (Llama 2/3, Mistral, Qwen2) with HF parameter names.
+ *
+ * <p>Per block: x += o(attn(rope(q(n1(x))), rope(k(n1(x))), v(n1(x)))); x += mlp(n2(x)).
+ * Activations are [N, C] with N = B*T; C hidden, H heads, Hkv key/value heads, D head dim,
+ * I intermediate, V vocabulary.
+ */
+public final class LlamaModel implements CausalLm {
+  private final LlamaConfig cfg;
+  private final ParamStore params;
+  private final Embedding embed;
+  private final Block[] blocks;
+  private final RmsNorm finalNorm;
+  private final Linear lmHead;
+  private final Rope rope;
+  private boolean checkpointing;
+
+  public LlamaModel(LlamaConfig cfg, ParamStore params) {
+    this.cfg = cfg;
+    this.params = params;
+    this.embed = new Embedding(params.get("model.embed_tokens.weight"));
+    this.rope = new Rope(cfg.rope().invFreq(), cfg.rope().attentionScaling(), params.computeType());
+    this.blocks = new Block[cfg.numLayers()];
+    for (int i = 0; i < blocks.length; i++) blocks[i] = new Block(i);
+    this.finalNorm = new RmsNorm(params.get("model.norm.weight"), cfg.rmsNormEps());
+    Param head = cfg.tieWordEmbeddings() ? params.get("model.embed_tokens.weight") : params.get("lm_head.weight");
+    this.lmHead = new Linear(head, null, false);
+  }
+
+  /** HF names and shapes of every parameter, in checkpoint order. */
+  public static Map<String, long[]> parameterShapes(LlamaConfig c) {
+    Map<String, long[]> s = new LinkedHashMap<>();
+    long hidden = c.hiddenSize(), q = (long) c.numHeads() * c.headDim(), kv = (long) c.numKvHeads() * c.headDim();
+    long inter = c.intermediateSize();
+    s.put("model.embed_tokens.weight", new long[] {c.vocabSize(), hidden});
+    for (int i = 0; i < c.numLayers(); i++) {
+      String p = "model.layers." + i + ".";
+      s.put(p + "input_layernorm.weight", new long[] {hidden});
+      s.put(p + "self_attn.q_proj.weight", new long[] {q, hidden});
+      if (c.qkvBias()) s.put(p + "self_attn.q_proj.bias", new long[] {q});
+      s.put(p + "self_attn.k_proj.weight", new long[] {kv, hidden});
+      if (c.qkvBias()) s.put(p + "self_attn.k_proj.bias", new long[] {kv});
+      s.put(p + "self_attn.v_proj.weight", new long[] {kv, hidden});
+      if (c.qkvBias()) s.put(p + "self_attn.v_proj.bias", new long[] {kv});
+      s.put(p + "self_attn.o_proj.weight", new long[] {hidden, q});
+      if (c.outputBias()) s.put(p + "self_attn.o_proj.bias", new long[] {hidden});
+      s.put(p + "post_attention_layernorm.weight", new long[] {hidden});
+      s.put(p + "mlp.gate_proj.weight", new long[] {inter, hidden});
+      if (c.mlpBias()) s.put(p + "mlp.gate_proj.bias", new long[] {inter});
+      s.put(p + "mlp.up_proj.weight", new long[] {inter, hidden});
+      if (c.mlpBias()) s.put(p + "mlp.up_proj.bias", new long[] {inter});
+      s.put(p + "mlp.down_proj.weight", new long[] {hidden, inter});
+      if (c.mlpBias()) s.put(p + "mlp.down_proj.bias", new long[] {hidden});
+    }
+    s.put("model.norm.weight", new long[] {hidden});
+    if (!c.tieWordEmbeddings()) s.put("lm_head.weight", new long[] {c.vocabSize(), hidden});
+    return s;
+  }
+
+  @Override
+  public LlamaConfig config() {
+    return cfg;
+  }
+
+  @Override
+  public ParamStore params() {
+    return params;
+  }
+
+  @Override
+  public void setActivationCheckpointing(boolean enabled) {
+    this.checkpointing = enabled;
+  }
+
+  /** One decoder layer; its linear layers read the store's parameters by HF name. */
+  private final class Block {
+    final RmsNorm norm1;
+    final RmsNorm norm2;
+    final Linear q;
+    final Linear k;
+    final Linear v;
+    final Linear o;
+    final SwiGluMlp mlp;
+    final CausalSelfAttention attn;
+
+    Block(int i) {
+      String p = "model.layers." + i + ".";
+      norm1 = new RmsNorm(params.get(p + "input_layernorm.weight"), cfg.rmsNormEps());
+      norm2 = new RmsNorm(params.get(p + "post_attention_layernorm.weight"), cfg.rmsNormEps());
+      q = linear(p + "self_attn.q_proj");
+      k = linear(p + "self_attn.k_proj");
+      v = linear(p + "self_attn.v_proj");
+      o = linear(p + "self_attn.o_proj");
+      mlp = new SwiGluMlp(linear(p + "mlp.gate_proj"), linear(p + "mlp.up_proj"), linear(p + "mlp.down_proj"));
+      attn = new CausalSelfAttention(cfg.numHeads(), cfg.numKvHeads(), cfg.headDim(),
+          1.0 / Math.sqrt(cfg.headDim()));
+    }
+
+    Linear linear(String prefix) {
+      return new Linear(params.get(prefix + ".weight"), params.find(prefix + ".bias"), false);
+    }
+
+    /** Everything backward needs from one block's forward. */
+    final class Cache {
+      RmsNorm.Cache n1;
+      INDArray h1;
+      CausalSelfAttention.Cache attn;
+      INDArray a;
+      RmsNorm.Cache n2;
+      SwiGluMlp.Cache mlp;
+    }
+
+    INDArray forward(INDArray x, Context ctx, Cache cache) {
+      RmsNorm.Cache[] nc = new RmsNorm.Cache[1];
+      INDArray h1 = norm1.forward(x, cache == null ? null : nc);
+      INDArray qr = rope.forward(q.forward(h1), cfg.numHeads(), ctx.rope);
+      INDArray kr = rope.forward(k.forward(h1), cfg.numKvHeads(), ctx.rope);
+      CausalSelfAttention.Cache[] ac = new CausalSelfAttention.Cache[1];
+      INDArray a = attn.forward(qr, kr, v.forward(h1), ctx.batch, ctx.time, ctx.bias,
+          cache == null ? null : ac);
+      INDArray x2 = o.forward(a).addi(x);
+      RmsNorm.Cache[] nc2 = new RmsNorm.Cache[1];
+      INDArray h2 = norm2.forward(x2, cache == null ? null : nc2);
+      SwiGluMlp.Cache[] mc = new SwiGluMlp.Cache[1];
+      INDArray out = mlp.forward(h2, cache == null ? null : mc).addi(x2);
+      if (cache != null) {
+        cache.n1 = nc[0];
+        cache.h1 = h1;
+        cache.attn = ac[0];
+        cache.a = a;
+        cache.n2 = nc2[0];
+        cache.mlp = mc[0];
+      }
+      return out;
+    }
+
+    INDArray backward(INDArray dOut, Context ctx, Cache c) {
+      INDArray dx2 = norm2.backward(mlp.backward(dOut, c.mlp), c.n2).addi(dOut);
+      CausalSelfAttention.Grads g = attn.backward(o.backward(dx2, c.a), c.attn);
+      INDArray dq = rope.backward(g.dq(), cfg.numHeads(), ctx.rope);
+      INDArray dk = rope.backward(g.dk(), cfg.numKvHeads(), ctx.rope);
+      INDArray dh1 = q.backward(dq, c.h1);
+      dh1.addi(k.backward(dk, c.h1));
+      dh1.addi(v.backward(g.dv(), c.h1));
+      return norm1.backward(dh1, c.n1).addi(dx2);
+    }
+
+    INDArray decode(INDArray x, Rope.Tables tables, KvCache cache, int layer, int start, int tn) {
+      INDArray h1 = norm1.forward(x, null);
+      INDArray qr = rope.forward(q.forward(h1), cfg.numHeads(), tables);
+      INDArray kr = rope.forward(k.forward(h1), cfg.numKvHeads(), tables);
+      INDArray vv = v.forward(h1);
+      writeCache(cache.keys(layer), kr, start, tn);
+      writeCache(cache.values(layer), vv, start, tn);
+      INDArray a = attn.attendCached(qr, cache.keys(layer), cache.values(layer), start, tn,
+          cfg.slidingWindow());
+      INDArray x2 = o.forward(a).addi(x);
+      return mlp.forward(norm2.forward(x2, null), null).addi(x2);
+    }
+
+    void writeCache(INDArray store, INDArray x2d, int start, int tn) {
+      INDArray heads = x2d.reshape('c', tn, cfg.numKvHeads(), cfg.headDim()).permute(1, 0, 2);
+      store.get(NDArrayIndex.all(), NDArrayIndex.interval(start, start + tn), NDArrayIndex.all())
+          .assign(heads);
+    }
+  }
+
+  /** Per-forward state shared by all blocks: sizes, RoPE rows, attention bias. */
+  private record Context(int batch, int time, Rope.Tables rope, INDArray bias) {}
+
+  private Context context(Batch b) {
+    return new Context(b.batchSize(), b.seqLen(), rope.tables(b.flatPositions()),
+        AttentionMask.build(b.batchSize(), b.seqLen(), b.attentionMask(), b.segmentIds(),
+            cfg.slidingWindow(), params.computeType()));
+  }
+
+  @Override
+  public INDArray logits(Batch batch) {
+    Context ctx = context(batch);
+    INDArray x = embed.forward(batch.flatIds());
+    for (Block blk : blocks) x = blk.forward(x, ctx, null);
+    return lmHead.forward(finalNorm.forward(x, null));
+  }
+
+  @Override
+  public Loss loss(Batch batch) {
+    requireLabels(batch);
+    CrossEntropy.Result r = CrossEntropy.forward(logits(batch), CrossEntropy.shiftedTargets(batch.labels()));
+    return new Loss(r.sum(), r.count());
+  }
+
+  static void requireLabels(Batch batch) {
+    if (batch.labels() == null) throw new IllegalArgumentException("the batch has no labels to compute a loss on");
+  }
+
+  @Override
+  public Loss forwardBackward(Batch batch, double gradScale) {
+    requireLabels(batch);
+    Context ctx = context(batch);
+    int[] ids = batch.flatIds();
+    INDArray x = embed.forward(ids);
+    INDArray[] inputs = new INDArray[blocks.length];
+    Block.Cache[] caches = new Block.Cache[blocks.length];
+    for (int i = 0; i < blocks.length; i++) {
+      inputs[i] = x;
+      caches[i] = checkpointing ? null : blocks[i].new Cache();
+      x = blocks[i].forward(x, ctx, caches[i]);
+    }
+    RmsNorm.Cache[] fc = new RmsNorm.Cache[1];
+    INDArray hf = finalNorm.forward(x, fc);
+    int[] targets = CrossEntropy.shiftedTargets(batch.labels());
+    CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
+    INDArray dx = finalNorm.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
+    for (int i = blocks.length - 1; i >= 0; i--) {
+      Block.Cache c = caches[i];
+      if (c == null) {
+        c = blocks[i].new Cache();
+        blocks[i].forward(inputs[i], ctx, c);
+      }
+      caches[i] = null;
+      dx = blocks[i].backward(dx, ctx, c);
+    }
+    embed.backward(dx, ids);
+    return new Loss(r.sum(), r.count());
+  }
+
+  @Override
+  public KvCache newCache(int capacity) {
+    return new KvCache(cfg.numLayers(), cfg.numKvHeads(), cfg.headDim(), capacity, params.computeType());
+  }
+
+  @Override
+  public INDArray decode(int[] tokens, KvCache cache) {
+    int start = cache.reserve(tokens.length);
+    int[] positions = new int[tokens.length];
+    for (int i = 0; i < tokens.length; i++) positions[i] = start + i;
+    Rope.Tables tables = rope.tables(positions);
+    INDArray x = embed.forward(tokens);
+    for (int l = 0; l < blocks.length; l++) x = blocks[l].decode(x, tables, cache, l, start, tokens.length);
+    cache.advance(tokens.length);
+    INDArray last = x.getRow(tokens.length - 1, true);
+    return lmHead.forward(finalNorm.forward(last, null)).reshape(cfg.vocabSize());
+  }
+}

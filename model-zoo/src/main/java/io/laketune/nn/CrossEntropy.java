@@ -1,0 +1,71 @@
+package io.laketune.nn;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.ops.transforms.Transforms;
+
+/**
+ * Next-token cross-entropy as in HF's ForCausalLMLoss: row n = b*T + t predicts labels[b][t+1];
+ * the last position of each row and labels equal to {@link #IGNORE_INDEX} contribute nothing.
+ *
+ * <p>Returns the sum of per-token losses and the count of labelled tokens, so that micro-batches
+ * and workers can be combined into the global mean (sum / count) exactly; {@link #backward} takes
+ * the scale (1 / global count) to apply.
+ */
+public final class CrossEntropy {
+  public static final int IGNORE_INDEX = -100;
+
+  private CrossEntropy() {}
+
+  /** The shifted targets [B*T]: labels[b][t+1], or IGNORE_INDEX for the last position. */
+  public static int[] shiftedTargets(int[][] labels) {
+    int batch = labels.length, time = labels[0].length;
+    int[] targets = new int[batch * time];
+    for (int b = 0; b < batch; b++) {
+      for (int t = 0; t < time; t++) {
+        targets[b * time + t] = t + 1 < time ? labels[b][t + 1] : IGNORE_INDEX;
+      }
+    }
+    return targets;
+  }
+
+  public record Result(double sum, long count, INDArray probs) {}
+
+  /** logits [N, V]; keeps softmax(logits) for the backward pass. */
+  public static Result forward(INDArray logits, int[] targets) {
+    long vocab = logits.columns();
+    INDArray max = logits.max(true, 1);
+    INDArray shifted = logits.subColumnVector(max);
+    INDArray lse = Transforms.log(Transforms.exp(shifted, true).sum(true, 1), false).addi(max);
+    double sum = 0;
+    long count = 0;
+    for (int n = 0; n < targets.length; n++) {
+      int y = targets[n];
+      if (y == IGNORE_INDEX) continue;
+      if (y < 0 || y >= vocab) {
+        throw new IllegalArgumentException("label " + y + " is outside the vocabulary [0, " + vocab
+            + ") (use " + IGNORE_INDEX + " to ignore a position)");
+      }
+      sum += lse.getDouble(n, 0) - logits.getDouble(n, y);
+      count++;
+    }
+    INDArray probs = Nd4j.create(logits.dataType(), logits.shape());
+    Nd4j.exec(new SoftMax(logits, probs, 1));
+    return new Result(sum, count, probs);
+  }
+
+  /** dlogits = scale * (softmax - onehot(target)) on labelled rows, 0 elsewhere. Reuses probs. */
+  public static INDArray backward(Result r, int[] targets, double scale) {
+    INDArray d = r.probs();
+    double[] keep = new double[targets.length];
+    for (int n = 0; n < targets.length; n++) {
+      if (targets[n] == IGNORE_INDEX) continue;
+      keep[n] = scale;
+      d.putScalar(n, targets[n], d.getDouble(n, targets[n]) - 1.0);
+    }
+    INDArray k = Nd4j.create(keep, new long[] {targets.length, 1}, org.nd4j.linalg.api.buffer.DataType.DOUBLE)
+        .castTo(d.dataType());
+    return d.muliColumnVector(k);
+  }
+}

@@ -1,0 +1,63 @@
+package io.laketune.nn;
+
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * y = x W^T + b, with W stored [out, in] (torch.nn.Linear), or y = x W + b with W stored [in, out]
+ * ({@code fanInFanOut}: GPT-2's Conv1D).
+ *
+ * <p>Shapes: x [N, in], y [N, out]. The forward cache is x itself, which the caller keeps.
+ * Backward adds dW and db into the parameter gradients when they are trainable and returns dx.
+ */
+public final class Linear {
+  private final Param weight;
+  private final Param bias;
+  private final boolean fanInFanOut;
+
+  public Linear(Param weight, Param bias, boolean fanInFanOut) {
+    this.weight = weight;
+    this.bias = bias;
+    this.fanInFanOut = fanInFanOut;
+  }
+
+  public Param weight() {
+    return weight;
+  }
+
+  public Param bias() {
+    return bias;
+  }
+
+  public boolean fanInFanOut() {
+    return fanInFanOut;
+  }
+
+  public long inFeatures() {
+    return weight.shape()[fanInFanOut ? 0 : 1];
+  }
+
+  public long outFeatures() {
+    return weight.shape()[fanInFanOut ? 1 : 0];
+  }
+
+  public INDArray forward(INDArray x) {
+    INDArray y = Nd4j.create(x.dataType(), x.rows(), outFeatures());
+    Nd4j.gemm(x, weight.value(), y, false, !fanInFanOut, 1.0, 0.0);
+    if (bias != null) y.addiRowVector(bias.value());
+    return y;
+  }
+
+  /** Returns dx [N, in]; adds dW, db. */
+  public INDArray backward(INDArray dy, INDArray x) {
+    INDArray w = weight.value();
+    if (weight.trainable()) {
+      if (fanInFanOut) Nd4j.gemm(x, dy, weight.grad(), true, false, 1.0, 1.0); // dW[in,out] += x^T dy
+      else Nd4j.gemm(dy, x, weight.grad(), true, false, 1.0, 1.0); // dW[out,in] += dy^T x
+    }
+    if (bias != null && bias.trainable()) bias.grad().addi(dy.sum(0));
+    INDArray dx = Nd4j.create(dy.dataType(), dy.rows(), inFeatures());
+    Nd4j.gemm(dy, w, dx, false, fanInFanOut, 1.0, 0.0);
+    return dx;
+  }
+}
