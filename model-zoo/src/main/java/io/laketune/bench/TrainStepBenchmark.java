@@ -1,0 +1,78 @@
+package io.laketune.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.laketune.model.Batch;
+import io.laketune.model.CausalLm;
+import io.laketune.model.HfModels;
+import io.laketune.model.ModelConfig;
+import io.laketune.nn.Param;
+import java.util.Random;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Forward+backward throughput of full fp32 training on a Llama-shaped model (hidden 512, 8 layers,
+ * 8 heads, intermediate 1408, vocab 8192; batch 4 x seq 256 by default), printed as tokens/s and
+ * MFU. MFU counts 6 N FLOPs per token for the N weights used in matrix products (all but the
+ * embedding lookup) plus 12 L C T for attention scores and values, and divides by the rate of a
+ * large fp32 GEMM measured on this machine in the same run (the practical peak).
+ *
+ * <p>Run: {@code java -cp ... io.laketune.bench.TrainStepBenchmark [batch seq steps]}.
+ */
+public final class TrainStepBenchmark {
+  public static void main(String[] args) throws Exception {
+    int batch = args.length > 0 ? Integer.parseInt(args[0]) : 4;
+    int seq = args.length > 1 ? Integer.parseInt(args[1]) : 256;
+    int steps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+    String json = """
+        {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
+         "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
+         "tie_word_embeddings":false,"max_position_embeddings":4096}""";
+    ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(json), "benchmark config");
+    CausalLm model = HfModels.create(cfg, HfModels.Options.fullTraining());
+    Nd4j.getRandom().setSeed(1);
+    for (Param p : model.params().all().values()) {
+      INDArray v = Nd4j.randn(DataType.FLOAT, p.shape()).muli(0.02);
+      if (p.shape().length == 1) v.addi(1.0);
+      p.set(v);
+    }
+    Random rnd = new Random(1);
+    int[][] ids = new int[batch][seq];
+    for (int[] row : ids) for (int t = 0; t < seq; t++) row[t] = rnd.nextInt(cfg.vocabSize());
+    Batch b = Batch.of(ids, ids);
+
+    long matmulParams = model.params().totalCount() - (long) cfg.vocabSize() * cfg.hiddenSize();
+    double flopsPerToken = 6.0 * matmulParams + 12.0 * cfg.numLayers() * cfg.hiddenSize() * seq;
+    double peak = gemmPeak();
+
+    model.forwardBackward(b, 1.0 / (batch * (seq - 1))); // warm-up
+    long t0 = System.nanoTime();
+    for (int s = 0; s < steps; s++) {
+      model.params().zeroGrads();
+      model.forwardBackward(b, 1.0 / (batch * (seq - 1)));
+    }
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    double tokensPerSec = (double) batch * seq * steps / seconds;
+    double achieved = tokensPerSec * flopsPerToken;
+    System.out.printf("model: %,d parameters (%,d in matmuls), batch %d x seq %d, fp32, %s threads%n",
+        model.params().totalCount(), matmulParams, batch, seq, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+    System.out.printf("forward+backward: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s achieved%n",
+        seconds / steps, tokensPerSec, achieved / 1e9);
+    System.out.printf("fp32 GEMM peak measured here (2048^3 Nd4j.gemm): %.1f GFLOP/s -> MFU %.1f%%%n",
+        peak / 1e9, 100 * achieved / peak);
+  }
+
+  /** Best of several 2048 x 2048 x 2048 fp32 GEMMs into a preallocated output, FLOP/s. */
+  static double gemmPeak() {
+    int n = 2048;
+    INDArray a = Nd4j.rand(DataType.FLOAT, n, n), b = Nd4j.rand(DataType.FLOAT, n, n), c = Nd4j.create(DataType.FLOAT, n, n);
+    double best = 0;
+    for (int i = 0; i < 6; i++) {
+      long t = System.nanoTime();
+      Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
+      best = Math.max(best, 2.0 * n * n * n / ((System.nanoTime() - t) / 1e9));
+    }
+    return best;
+  }
+}

@@ -1,0 +1,121 @@
+package io.laketune.model;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.laketune.checkpoint.HfCheckpointReader;
+import io.laketune.checkpoint.HfCheckpointWriter;
+import io.laketune.io.DType;
+import io.laketune.nn.Param;
+import io.laketune.nn.ParamStore;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Predicate;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Builds models from HF checkpoint directories and saves them back in the same layout and names,
+ * so that transformers loads what we save.
+ */
+public final class HfModels {
+  private HfModels() {}
+
+  /**
+   * How to hold a loaded model.
+   *
+   * @param computeType FLOAT (DOUBLE for gradient checks)
+   * @param frozenStorage stored type of frozen weights: the compute type, or BFLOAT16 to halve memory
+   * @param trainable which parameters get gradients (and live in the flat trainable buffer)
+   */
+  public record Options(DataType computeType, DataType frozenStorage, Predicate<String> trainable) {
+    /** fp32, everything frozen: evaluation and generation. */
+    public static Options inference() {
+      return new Options(DataType.FLOAT, DataType.FLOAT, n -> false);
+    }
+
+    /** fp32, every parameter trainable: full fine-tuning. */
+    public static Options fullTraining() {
+      return new Options(DataType.FLOAT, DataType.FLOAT, n -> true);
+    }
+  }
+
+  public static Map<String, long[]> parameterShapes(ModelConfig cfg) {
+    if (cfg instanceof LlamaConfig l) return LlamaModel.parameterShapes(l);
+    return Gpt2Model.parameterShapes((Gpt2Config) cfg);
+  }
+
+  /** A model with zeroed parameters. */
+  public static CausalLm create(ModelConfig cfg, Options o) {
+    ParamStore ps = ParamStore.allocate(parameterShapes(cfg), o.trainable(), o.computeType(), o.frozenStorage());
+    if (cfg instanceof LlamaConfig l) return new LlamaModel(l, ps);
+    return new Gpt2Model((Gpt2Config) cfg, ps);
+  }
+
+  public static CausalLm load(Path dir, Options o) throws IOException {
+    try (HfCheckpointReader ckpt = HfCheckpointReader.open(dir)) {
+      ModelConfig cfg = ModelConfig.parse(ckpt.config(), dir.resolve("config.json").toString());
+      CausalLm model = create(cfg, o);
+      Map<String, String> byCanonical = new LinkedHashMap<>();
+      List<String> unexpected = new ArrayList<>();
+      for (String name : ckpt.names()) {
+        if (ignored(cfg, name)) continue;
+        String canonical = canonicalName(cfg, name);
+        if (model.params().find(canonical) == null) unexpected.add(name);
+        else byCanonical.put(canonical, name);
+      }
+      if (!unexpected.isEmpty()) {
+        throw new IOException(dir + " holds tensors this " + cfg.modelType() + " model does not have: "
+            + unexpected.subList(0, Math.min(5, unexpected.size()))
+            + (unexpected.size() > 5 ? " and " + (unexpected.size() - 5) + " more" : "")
+            + "; check that config.json matches the weights");
+      }
+      for (Param p : model.params().all().values()) {
+        String file = byCanonical.get(p.name());
+        if (file == null) {
+          throw new IOException(dir + " has no tensor '" + p.name() + "' that config.json requires");
+        }
+        long[] shape = ckpt.info(file).shape();
+        if (!Arrays.equals(shape, p.shape())) {
+          throw new IOException(dir + ": tensor '" + file + "' has shape " + Arrays.toString(shape)
+              + " but config.json implies " + Arrays.toString(p.shape()));
+        }
+        p.set(ckpt.read(file, p.stored().dataType()));
+      }
+      return model;
+    }
+  }
+
+  /** Tensors HF checkpoints may carry that are derived, not parameters. */
+  static boolean ignored(ModelConfig cfg, String name) {
+    if (name.endsWith(".rotary_emb.inv_freq")) return true;
+    if (cfg.tieWordEmbeddings() && name.equals("lm_head.weight")) return true;
+    return cfg instanceof Gpt2Config && (name.endsWith(".attn.bias") || name.endsWith(".attn.masked_bias"));
+  }
+
+  /** GPT-2 checkpoints on the hub name weights without the {@code transformer.} prefix. */
+  static String canonicalName(ModelConfig cfg, String name) {
+    if (cfg instanceof Gpt2Config && !name.startsWith("transformer.")) return "transformer." + name;
+    return name;
+  }
+
+  /**
+   * Saves config.json (torch_dtype updated) and the weights with HF names, sharded above
+   * {@code maxShardBytes}, plus copies of {@code extraFiles} (tokenizer files).
+   */
+  public static void save(CausalLm model, Path dir, DType storeAs, long maxShardBytes, List<Path> extraFiles)
+      throws IOException {
+    ObjectNode config = model.config().json().deepCopy();
+    config.put("torch_dtype", switch (storeAs) {
+      case BF16 -> "bfloat16";
+      case F16 -> "float16";
+      default -> "float32";
+    });
+    LinkedHashMap<String, INDArray> tensors = new LinkedHashMap<>();
+    for (Param p : model.params().all().values()) tensors.put(p.name(), p.stored());
+    HfCheckpointWriter.write(dir, config, tensors, storeAs, maxShardBytes, extraFiles);
+  }
+}

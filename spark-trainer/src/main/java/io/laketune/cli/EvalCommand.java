@@ -1,0 +1,68 @@
+package io.laketune.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.laketune.model.CausalLm;
+import io.laketune.model.HfModels;
+import io.laketune.model.Loss;
+import io.laketune.model.TokenizedExample;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code laketune eval}: token-weighted mean cross-entropy and perplexity of a model over every
+ * labelled token of a JSONL file, in fp32.
+ */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+    description = "Mean cross-entropy and perplexity of a model over a JSONL file.")
+public final class EvalCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--model", required = true, description = "HF checkpoint directory.")
+  Path model;
+
+  @Option(names = "--data", required = true,
+      description = "JSONL: {\"input_ids\":[...],\"labels\":[...]} (labels optional, -100 = ignored) or {\"text\":...}.")
+  Path data;
+
+  @Option(names = "--output", description = "Write {\"loss\", \"perplexity\", \"tokens\"} to this JSON file.")
+  Path output;
+
+  @Option(names = "--batch-size", defaultValue = "8", description = "Rows per forward pass (default ${DEFAULT-VALUE}).")
+  int batchSize;
+
+  @Override
+  public Integer call() throws Exception {
+    if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
+    CausalLm lm = HfModels.load(model, HfModels.Options.inference());
+    List<TokenizedExample> examples = JsonlExamples.read(data, model, lm.config().vocabSize());
+    Loss total = new Loss(0, 0);
+    for (int i = 0; i < examples.size(); i += batchSize) {
+      total = total.plus(lm.loss(TokenizedExample.padRight(examples.subList(i, Math.min(examples.size(), i + batchSize)))));
+    }
+    if (total.count() == 0) {
+      throw new IllegalArgumentException(data + " has no labelled tokens to evaluate (every label is -100, or rows have one token)");
+    }
+    ObjectNode result = new ObjectMapper().createObjectNode();
+    result.put("loss", total.mean());
+    result.put("perplexity", Math.exp(total.mean()));
+    result.put("tokens", total.count());
+    String json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
+    if (output != null) {
+      Path parent = output.toAbsolutePath().getParent();
+      if (parent != null) Files.createDirectories(parent);
+      Files.writeString(output, json + "\n");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(json);
+    out.flush();
+    return 0;
+  }
+}
