@@ -19,6 +19,20 @@ final class NativeBytes {
 
   private NativeBytes() {}
 
+  /**
+   * A pointer that starts exactly at the window. JavaCPP's asByteBuffer maps [address, address + limit)
+   * clamped to 2^31 - 1 bytes and then applies position, so a window beyond 2 GB must move the address
+   * itself rather than the position. No deallocator: the memory belongs to the array.
+   */
+  private static final class Window extends BytePointer {
+    Window(long address, long length) {
+      this.address = address;
+      this.position = 0;
+      this.limit = length;
+      this.capacity = length;
+    }
+  }
+
   /** True when the array's elements lie row-major and gap-free in its buffer, so windows apply. */
   static boolean isDense(INDArray array) {
     return !array.isEmpty()
@@ -39,10 +53,8 @@ final class NativeBytes {
       throw new IndexOutOfBoundsException(
           "window [" + offset + ", " + (offset + length) + ") outside the array's " + total + " bytes");
     }
-    BytePointer bytes = new BytePointer(array.data().addressPointer());
-    bytes.capacity(total);
-    bytes.position(offset).limit(offset + length);
-    return bytes.asByteBuffer().order(ByteOrder.nativeOrder());
+    long start = array.data().addressPointer().address() + offset;
+    return new Window(start, length).asByteBuffer().order(ByteOrder.nativeOrder());
   }
 
   /** Makes the host copy current before its bytes are read (a no-op on the CPU backend). */

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
@@ -43,7 +44,12 @@ public final class SafetensorsReader implements Closeable {
 
   /** Opens {@code file} and validates its header; an invalid file is an IOException naming it. */
   public static SafetensorsReader open(Path file) throws IOException {
-    FileChannel channel = FileChannel.open(file, StandardOpenOption.READ);
+    FileChannel channel;
+    try {
+      channel = FileChannel.open(file, StandardOpenOption.READ);
+    } catch (NoSuchFileException e) {
+      throw new NoSuchFileException(file.toString(), null, "no such safetensors file; check the path.");
+    }
     try {
       return new SafetensorsReader(file, channel, SafetensorsHeader.read(channel, file));
     } catch (IOException | RuntimeException e) {

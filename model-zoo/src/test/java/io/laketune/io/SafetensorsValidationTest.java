@@ -122,6 +122,11 @@ class SafetensorsValidationTest {
   }
 
   @Test
+  void missingFile() {
+    rejects(dir.resolve("model.safetensors"), "no such");
+  }
+
+  @Test
   void paddedHeaderIsAccepted() throws IOException {
     SafetensorsReader.open(file("{" + tensor("x", "U8", "[2]", 0, 2) + "}      ", 2)).close();
   }
