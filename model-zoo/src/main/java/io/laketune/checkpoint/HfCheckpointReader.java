@@ -14,7 +14,8 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -55,7 +56,8 @@ public final class HfCheckpointReader implements Closeable {
       throw new IOException(dir + " is not a directory; point laketune at a Hugging Face model directory"
           + " (the one holding config.json and *.safetensors).");
     }
-    JsonNode config = readJsonObject(dir.resolve(CONFIG), "a Hugging Face model directory has one next to its weights");
+    JsonNode config =
+        readJsonObject(dir.resolve(CONFIG), "a Hugging Face model directory has one next to its weights");
     List<SafetensorsReader> shards = new ArrayList<>();
     try {
       if (Files.isRegularFile(dir.resolve(SINGLE))) {
@@ -85,24 +87,30 @@ public final class HfCheckpointReader implements Closeable {
   private static HfCheckpointReader openSharded(Path dir, JsonNode config, List<SafetensorsReader> shards)
       throws IOException {
     Path indexFile = dir.resolve(INDEX);
-    JsonNode weightMap = readJsonObject(indexFile, "save_pretrained writes it beside sharded weights").get("weight_map");
+    JsonNode weightMap =
+        readJsonObject(indexFile, "save_pretrained writes it beside sharded weights").get("weight_map");
     if (weightMap == null || !weightMap.isObject()) {
-      throw new IOException(indexFile + " has no \"weight_map\" object; re-download the checkpoint or re-save it with save_pretrained.");
+      throw new IOException(
+          indexFile + " has no \"weight_map\" object; re-download the checkpoint or re-save it with"
+              + " save_pretrained.");
     }
     Map<String, String> shardOf = new LinkedHashMap<>();
-    Map<String, SafetensorsReader> readerOfShard = new TreeMap<>();
+    Set<String> shardFiles = new TreeSet<>();
     for (Iterator<Map.Entry<String, JsonNode>> it = weightMap.fields(); it.hasNext(); ) {
       Map.Entry<String, JsonNode> e = it.next();
       String shard = e.getValue().isTextual() ? e.getValue().textValue() : "";
-      if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..") || shard.equals(".")) {
+      boolean plainName =
+          !shard.isEmpty() && !shard.contains("/") && !shard.contains("\\") && !shard.equals("..")
+              && !shard.equals(".");
+      if (!plainName) {
         throw new IOException(
             indexFile + " maps tensor '" + e.getKey() + "' to " + e.getValue()
                 + ", which is not a file name in the same directory; re-download the checkpoint.");
       }
       shardOf.put(e.getKey(), shard);
-      readerOfShard.put(shard, null);
+      shardFiles.add(shard);
     }
-    for (String shard : readerOfShard.keySet()) {
+    for (String shard : shardFiles) {
       Path file = dir.resolve(shard);
       if (!Files.isRegularFile(file)) {
         throw new IOException(
@@ -110,7 +118,6 @@ public final class HfCheckpointReader implements Closeable {
       }
       SafetensorsReader reader = SafetensorsReader.open(file);
       shards.add(reader);
-      readerOfShard.put(shard, reader);
     }
     Map<String, SafetensorsReader> byName = new LinkedHashMap<>();
     for (SafetensorsReader reader : shards) {
@@ -204,7 +211,8 @@ public final class HfCheckpointReader implements Closeable {
     try {
       node = JSON.readTree(file.toFile());
     } catch (JacksonException e) {
-      throw new IOException(file + " is not valid JSON (" + e.getOriginalMessage() + "); fix or re-download it.", e);
+      throw new IOException(
+          file + " is not valid JSON (" + e.getOriginalMessage() + "); fix or re-download it.", e);
     }
     if (node == null || !node.isObject()) {
       throw new IOException(file + " is not a JSON object; fix or re-download it.");
@@ -216,7 +224,7 @@ public final class HfCheckpointReader implements Closeable {
     List<String> pickles = new ArrayList<>();
     try (Stream<Path> files = Files.list(dir)) {
       files.map(p -> p.getFileName().toString())
-          .filter(n -> n.endsWith(".bin") || n.endsWith(".pt") || n.endsWith(".pth") || n.endsWith(".bin.index.json"))
+          .filter(HfCheckpointReader::isPickle)
           .sorted()
           .forEach(pickles::add);
     }
@@ -224,11 +232,18 @@ public final class HfCheckpointReader implements Closeable {
       return new IOException(
           dir + " holds only PyTorch pickle weights (" + String.join(", ", pickles) + "), which laketune"
               + " never loads because unpickling can run arbitrary code; convert them to safetensors first,"
-              + " e.g. in Python: AutoModelForCausalLM.from_pretrained(dir).save_pretrained(out, safe_serialization=True).");
+              + " e.g. in Python: AutoModelForCausalLM.from_pretrained(dir)"
+              + ".save_pretrained(out, safe_serialization=True).");
     }
     return new IOException(
         dir + " has neither " + SINGLE + " nor " + INDEX + "; point laketune at a Hugging Face model"
             + " directory with safetensors weights.");
+  }
+
+  /** PyTorch pickle weights and their index, as save_pretrained(safe_serialization=False) writes them. */
+  private static boolean isPickle(String name) {
+    return name.endsWith(".bin") || name.endsWith(".bin.index.json") || name.endsWith(".pt")
+        || name.endsWith(".pth");
   }
 
   private static void closeAll(List<SafetensorsReader> readers, Exception cause) {

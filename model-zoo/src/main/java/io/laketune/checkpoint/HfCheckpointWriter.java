@@ -122,11 +122,15 @@ public final class HfCheckpointWriter {
         throw new IOException(extra + " does not exist; it was listed to be copied into " + dir + ".");
       }
       String name = extra.getFileName().toString();
-      boolean reserved = name.equals(HfCheckpointReader.CONFIG) || name.equals(HfCheckpointReader.SINGLE)
-          || name.equals(HfCheckpointReader.INDEX) || (name.startsWith("model-") && name.endsWith(".safetensors"));
+      boolean reserved =
+          name.equals(HfCheckpointReader.CONFIG)
+              || name.equals(HfCheckpointReader.SINGLE)
+              || name.equals(HfCheckpointReader.INDEX)
+              || (name.startsWith("model-") && name.endsWith(".safetensors"));
       if (reserved || !names.add(name)) {
         throw new IllegalArgumentException(
-            "extra file " + extra + " would overwrite " + name + " in " + dir + "; leave it out of the extra files.");
+            "extra file " + extra + " would overwrite " + name + " in " + dir
+                + "; leave it out of the extra files.");
       }
     }
   }

@@ -143,12 +143,16 @@ record SafetensorsHeader(
       throw new IOException(where + " has no string 'dtype'" + FIX);
     }
     DType dtype = DType.fromSafetensors(dtypeNode.textValue(), name, file);
-    long[] shape = readLongs(node.get("shape"), -1, where + " has a 'shape' that is not a list of non-negative integers");
-    long[] offsets = readLongs(node.get("data_offsets"), 2, where + " has 'data_offsets' that are not two non-negative integers");
+    long[] shape =
+        readLongs(node.get("shape"), -1, where + " has a 'shape' that is not a list of non-negative integers");
+    long[] offsets =
+        readLongs(
+            node.get("data_offsets"), 2, where + " has 'data_offsets' that are not two non-negative integers");
     long begin = offsets[0];
     long end = offsets[1];
     if (end < begin) {
-      throw new IOException(where + " has data_offsets [" + begin + ", " + end + "] that end before they begin" + FIX);
+      throw new IOException(
+          where + " has data_offsets [" + begin + ", " + end + "] that end before they begin" + FIX);
     }
     long numel = 1;
     long bytes;
@@ -158,12 +162,14 @@ record SafetensorsHeader(
       }
       bytes = Math.multiplyExact(numel, (long) dtype.size());
     } catch (ArithmeticException e) {
-      throw new IOException(where + " has a shape whose byte size overflows 64 bits, so the header is corrupt" + FIX, e);
+      throw new IOException(
+          where + " has a shape whose byte size overflows 64 bits, so the header is corrupt" + FIX, e);
     }
     if (end - begin != bytes) {
       throw new IOException(
           where + " is " + dtype.safetensorsName() + Arrays.toString(shape) + " (" + bytes
-              + " bytes) but its data_offsets [" + begin + ", " + end + "] span " + (end - begin) + " bytes" + FIX);
+              + " bytes) but its data_offsets [" + begin + ", " + end + "] span " + (end - begin)
+              + " bytes" + FIX);
     }
     if (end > dataSize) {
       throw new IOException(

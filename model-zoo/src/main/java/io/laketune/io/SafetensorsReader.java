@@ -132,13 +132,14 @@ public final class SafetensorsReader implements Closeable {
     }
   }
 
-  /** The raw little-endian bytes of {@code name}, for tensors under 2 GB; larger ones take the buffer variant. */
+  /** The raw little-endian bytes of {@code name}, for tensors under 2 GB (larger: the buffer variant). */
   public byte[] readBytes(String name) throws IOException {
     TensorInfo t = info(name);
     if (t.byteLength() > Integer.MAX_VALUE - 8) {
       throw new IllegalArgumentException(
           "tensor '" + name + "' in " + file + " has " + t.byteLength()
-              + " bytes, more than a Java array holds; use read(name, type) or readBytes(name, offset, buffer).");
+              + " bytes, more than a Java array holds; use read(name, type) or"
+              + " readBytes(name, offset, buffer).");
     }
     ByteBuffer bytes = ByteBuffer.allocate((int) t.byteLength());
     SafetensorsHeader.readFully(channel, bytes, header.dataStart() + t.begin(), file);

@@ -77,7 +77,8 @@ public final class SafetensorsWriter {
               + "; laketune writes that dtype only from raw bytes (addRaw).");
     }
     long[] shape = array.shape();
-    put(name, new Entry(storeAs, shape, Math.multiplyExact(array.length(), (long) storeAs.size()), array, null));
+    long bytes = Math.multiplyExact(array.length(), (long) storeAs.size());
+    put(name, new Entry(storeAs, shape, bytes, array, null));
     return this;
   }
 
@@ -86,7 +87,8 @@ public final class SafetensorsWriter {
     long numel = 1;
     for (long d : shape) {
       if (d < 0) {
-        throw new IllegalArgumentException("tensor '" + name + "' has a negative dimension in " + Arrays.toString(shape));
+        throw new IllegalArgumentException(
+            "tensor '" + name + "' has a negative dimension in " + Arrays.toString(shape) + ".");
       }
       numel = Math.multiplyExact(numel, d);
     }
@@ -190,7 +192,8 @@ public final class SafetensorsWriter {
   private void put(String name, Entry entry) {
     requireNonEmpty(name, "tensor name");
     if (name.equals(SafetensorsHeader.METADATA_KEY)) {
-      throw new IllegalArgumentException("'" + SafetensorsHeader.METADATA_KEY + "' is reserved; rename the tensor.");
+      throw new IllegalArgumentException(
+          "'" + SafetensorsHeader.METADATA_KEY + "' is reserved; rename the tensor.");
     }
     if (entries.putIfAbsent(name, entry) != null) {
       throw new IllegalArgumentException("tensor '" + name + "' was added twice; each name must be unique.");
