@@ -111,10 +111,9 @@ public enum DType {
 
   /** Looks up a header dtype name; an unknown name is an error naming it, the tensor and the file. */
   public static DType fromSafetensors(String name, String tensor, Path file) throws IOException {
-    for (DType t : values()) {
-      if (t.safetensorsName.equals(name)) {
-        return t;
-      }
+    DType t = find(name);
+    if (t != null) {
+      return t;
     }
     throw new IOException(
         file + ": tensor '" + tensor + "' has unknown dtype '" + name + "'; laketune reads "
@@ -123,13 +122,21 @@ public enum DType {
 
   /** Looks up a header dtype name such as "BF16"; throws IllegalArgumentException naming an unknown one. */
   public static DType fromSafetensors(String name) {
+    DType t = find(name);
+    if (t != null) {
+      return t;
+    }
+    throw new IllegalArgumentException(
+        "unknown safetensors dtype '" + name + "'; expected one of " + knownNames() + ".");
+  }
+
+  private static DType find(String name) {
     for (DType t : values()) {
       if (t.safetensorsName.equals(name)) {
         return t;
       }
     }
-    throw new IllegalArgumentException(
-        "unknown safetensors dtype '" + name + "'; expected one of " + knownNames() + ".");
+    return null;
   }
 
   private static String knownNames() {
