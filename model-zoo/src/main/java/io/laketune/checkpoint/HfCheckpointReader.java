@@ -27,6 +27,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * loaded: unpickling can run arbitrary code.
  */
 public final class HfCheckpointReader implements Closeable {
+  static {
+    io.laketune.nn.Nd4jBackend.ensureConfigured();
+  }
+
 
   static final String CONFIG = "config.json";
   static final String SINGLE = "model.safetensors";

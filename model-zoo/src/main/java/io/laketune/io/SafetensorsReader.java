@@ -25,6 +25,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * like any other. The file is not memory-mapped. Reads from several threads at once are safe.
  */
 public final class SafetensorsReader implements Closeable {
+  static {
+    io.laketune.nn.Nd4jBackend.ensureConfigured();
+  }
+
 
   /** Bytes read per positional read: large enough for full disk speed, small enough to stay cached. */
   static final int CHUNK_BYTES = 8 << 20;

@@ -35,6 +35,10 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * rounds to nearest even exactly like torch's {@code .to(dtype)} (see {@link HalfFloats}).
  */
 public final class SafetensorsWriter {
+  static {
+    io.laketune.nn.Nd4jBackend.ensureConfigured();
+  }
+
 
   /** Bytes converted and written per step. */
   static final int CHUNK_BYTES = 8 << 20;

@@ -18,6 +18,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * optionally in a narrower type (bf16), and have no gradient.
  */
 public final class ParamStore {
+  static {
+    Nd4jBackend.ensureConfigured();
+  }
+
   private final DataType computeType;
   private final Map<String, Param> params;
   private final INDArray flatValues;

@@ -23,6 +23,7 @@ public final class Laketune {
 
   /** Runs the CLI and returns the exit code (tests call this instead of {@link #main}). */
   public static int run(String... args) {
+    io.laketune.nn.Nd4jBackend.ensureConfigured();
     CommandLine cli = new CommandLine(new Laketune());
     cli.setExecutionExceptionHandler(new UserErrorHandler());
     return cli.execute(args);
