@@ -39,6 +39,7 @@ public final class ChatTemplate {
   /**
    * @param source the template text, as in tokenizer_config.json's chat_template
    * @param specialTokens variables every render gets: bos_token, eos_token, ... (may be empty)
+   * @throws ChatTemplateException when the template uses a filter that does not exist here
    */
   public ChatTemplate(String source, Map<String, ?> specialTokens) {
     this.source = source;
@@ -68,6 +69,13 @@ public final class ChatTemplate {
             .build();
     this.jinjava = new Jinjava(config);
     Jinja2Library.register(jinjava.getGlobalContext());
+    for (String filter : TemplateRewriter.filterNames(rewritten)) {
+      if (jinjava.getGlobalContext().getFilter(filter) == null) {
+        throw new ChatTemplateException(
+            "The chat template uses the filter '" + filter + "', which laketune cannot render.",
+            null);
+      }
+    }
   }
 
   /** The template text as given. */

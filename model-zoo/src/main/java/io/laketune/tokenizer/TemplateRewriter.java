@@ -3,6 +3,7 @@ package io.laketune.tokenizer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * Rewrites a jinja2 template into one that Jinjava 2.8 renders the same way.
@@ -145,6 +146,32 @@ final class TemplateRewriter {
       i++;
     }
     return body.substring(start, i);
+  }
+
+  /**
+   * Names of the filters the template applies ({@code x|tojson} gives "tojson"). jinja2 rejects
+   * an unknown filter when it compiles a template; Jinjava quietly skips it, so the caller checks.
+   */
+  static Set<String> filterNames(String template) {
+    Set<String> names = new TreeSet<>();
+    int i = 0;
+    while ((i = template.indexOf('{', i)) >= 0 && i + 1 < template.length()) {
+      char kind = template.charAt(i + 1);
+      if (kind != '{' && kind != '%') {
+        i++;
+        continue;
+      }
+      int end = findClose(template, i + 2, kind == '{' ? "}}" : "%}");
+      List<String> tokens = lex(template.substring(i + 2, end));
+      for (int k = 0; k < tokens.size(); k++) {
+        int next = nextNonSpace(tokens, k + 1, tokens.size());
+        if (tokens.get(k).equals("|") && next >= 0 && isName(tokens.get(next))) {
+          names.add(tokens.get(next));
+        }
+      }
+      i = end;
+    }
+    return names;
   }
 
   private static String rewriteExpression(String body, boolean isMacro) {
