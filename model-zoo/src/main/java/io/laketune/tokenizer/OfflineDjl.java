@@ -29,19 +29,24 @@ import java.util.Map;
  * <p>DJL extracts the native library to {@code $DJL_CACHE_DIR} (default {@code ~/.djl.ai}), and
  * to {@code java.io.tmpdir/.djl.ai} when the home directory is not writable. That shared folder
  * belongs to whichever user created it first, so on a multi-user cluster node the next user cannot
- * write there; laketune then uses a folder of its own per user instead.
+ * write there; laketune then uses a folder of its own per user instead. The same goes for JNA,
+ * which DJL loads to look for CUDA and which unpacks into {@code ~/.cache/JNA} unless {@code
+ * jna.tmpdir} says otherwise.
  */
 final class OfflineDjl {
 
   static {
     setIfAbsent("ai.djl.offline", "true");
     setIfAbsent("OPT_OUT_TRACKING", "true");
-    if (unset("DJL_CACHE_DIR") && unset("ENGINE_CACHE_DIR") && !homeWritable()) {
+    if (!homeWritable()) {
       Path cache =
           Paths.get(
               System.getProperty("java.io.tmpdir"),
               "laketune-djl-" + System.getProperty("user.name", "user"));
-      System.setProperty("DJL_CACHE_DIR", cache.toString());
+      if (unset("DJL_CACHE_DIR") && unset("ENGINE_CACHE_DIR")) {
+        System.setProperty("DJL_CACHE_DIR", cache.toString());
+      }
+      setIfAbsent("jna.tmpdir", cache.resolve("jna").toString());
     }
   }
 
