@@ -89,12 +89,12 @@ public final class ChatTemplate {
   }
 
   /**
-   * Renders the conversation with extra template variables, like the keyword arguments of
-   * {@code apply_chat_template} ({@code enable_thinking=False}, {@code tools=[...]}, ...).
+   * Renders the conversation with extra template variables, like the keyword arguments of {@code
+   * apply_chat_template} ({@code enable_thinking=False}, {@code tools=[...]}, ...).
    *
    * @throws ChatTemplateException when the template calls raise_exception (the conversation does
-   *     not fit the template: roles not alternating, a system message where none is allowed...)
-   *     or fails to render
+   *     not fit the template: roles not alternating, a system message where none is allowed...) or
+   *     fails to render
    */
   public String render(
       List<Map<String, Object>> messages, boolean addGenerationPrompt, Map<String, ?> extra) {

@@ -16,8 +16,8 @@ import java.util.Map;
  * <ul>
  *   <li>Telemetry. DJL 0.38's {@code Ec2Utils.callHome}, run by every {@code
  *       HuggingFaceTokenizer.newInstance}, asks the cloud metadata address 169.254.169.254 for an
- *       instance id and then requests a URL in S3, unless {@code Utils.isOfflineMode()} (env
- *       {@code DJL_OFFLINE}, else property {@code ai.djl.offline}, else property {@code offline}) or
+ *       instance id and then requests a URL in S3, unless {@code Utils.isOfflineMode()} (env {@code
+ *       DJL_OFFLINE}, else property {@code ai.djl.offline}, else property {@code offline}) or
  *       {@code OPT_OUT_TRACKING} (env, else property) is true.
  *   <li>Downloads. With a GPU visible, DJL's {@code LibUtils} picks a CUDA flavour of the native
  *       library and downloads it; offline mode pins the CPU library shipped inside the jar.
@@ -26,8 +26,8 @@ import java.util.Map;
  * DJL reads environment variables before system properties, so a user who exports {@code
  * DJL_OFFLINE=false} or {@code OPT_OUT_TRACKING=false} has asked for that behaviour and gets it.
  *
- * <p>DJL extracts the native library to {@code $DJL_CACHE_DIR} (default {@code ~/.djl.ai}), and
- * to {@code java.io.tmpdir/.djl.ai} when the home directory is not writable. That shared folder
+ * <p>DJL extracts the native library to {@code $DJL_CACHE_DIR} (default {@code ~/.djl.ai}), and to
+ * {@code java.io.tmpdir/.djl.ai} when the home directory is not writable. That shared folder
  * belongs to whichever user created it first, so on a multi-user cluster node the next user cannot
  * write there; laketune then uses a folder of its own per user instead. The same goes for JNA,
  * which DJL loads to look for CUDA and which unpacks into {@code ~/.cache/JNA} unless {@code

@@ -10,10 +10,10 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Python's {@code json.dumps}, the body of the {@code tojson} filter that transformers installs
- * for chat templates: {@code json.dumps(x, ensure_ascii=False, indent=indent,
- * separators=separators, sort_keys=sort_keys)}. Tool schemas and tool-call arguments are rendered
- * through it, so spacing (", " and ": "), escapes and number formats must match Python's.
+ * Python's {@code json.dumps}, the body of the {@code tojson} filter that transformers installs for
+ * chat templates: {@code json.dumps(x, ensure_ascii=False, indent=indent, separators=separators,
+ * sort_keys=sort_keys)}. Tool schemas and tool-call arguments are rendered through it, so spacing
+ * (", " and ": "), escapes and number formats must match Python's.
  */
 final class PyJson {
 
@@ -30,8 +30,7 @@ final class PyJson {
   PyJson(boolean ensureAscii, String indent, List<String> separators, boolean sortKeys) {
     this.ensureAscii = ensureAscii;
     this.indent = indent;
-    this.itemSeparator =
-        separators != null ? separators.get(0) : indent == null ? ", " : ",";
+    this.itemSeparator = separators != null ? separators.get(0) : indent == null ? ", " : ",";
     this.keySeparator = separators != null ? separators.get(1) : ": ";
     this.sortKeys = sortKeys;
   }
@@ -47,18 +46,23 @@ final class PyJson {
       out.append("null");
     } else if (value instanceof Boolean) {
       out.append((boolean) value ? "true" : "false");
-    } else if (value instanceof String || value instanceof SafeString || value instanceof Character) {
+    } else if (value instanceof String
+        || value instanceof SafeString
+        || value instanceof Character) {
       writeString(value.toString(), out);
     } else if (value instanceof Double || value instanceof Float) {
       out.append(pythonFloat(((Number) value).doubleValue()));
     } else if (value instanceof Number) {
-      out.append(value instanceof BigDecimal ? pythonFloat(((Number) value).doubleValue())
-          : value.toString());
+      out.append(
+          value instanceof BigDecimal
+              ? pythonFloat(((Number) value).doubleValue())
+              : value.toString());
     } else if (value instanceof Map) {
       writeMap((Map<?, ?>) value, out, level);
     } else if (value instanceof Iterable || value instanceof Object[]) {
       Iterator<?> it =
-          value instanceof Iterable ? ((Iterable<?>) value).iterator()
+          value instanceof Iterable
+              ? ((Iterable<?>) value).iterator()
               : List.of((Object[]) value).iterator();
       writeArray(it, out, level);
     } else {
@@ -165,7 +169,8 @@ final class PyJson {
     int exponent = digits.length() - 1 - exact.scale();
     String sign = d < 0 ? "-" : "";
     if (exponent < -4 || exponent >= 16) {
-      String mantissa = digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
+      String mantissa =
+          digits.length() == 1 ? digits : digits.charAt(0) + "." + digits.substring(1);
       String exp = String.format("%s%02d", exponent < 0 ? "-" : "+", Math.abs(exponent));
       return sign + mantissa + "e" + exp;
     }

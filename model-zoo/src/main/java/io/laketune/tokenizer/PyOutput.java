@@ -7,19 +7,20 @@ import com.hubspot.jinjava.mode.ExecutionMode;
 import com.hubspot.jinjava.objects.SafeString;
 import com.hubspot.jinjava.tree.output.RenderedOutputNode;
 import com.hubspot.jinjava.tree.parse.ExpressionToken;
+import java.util.Arrays;
 import java.util.Iterator;
 import java.util.Map;
 
 /**
- * Writes the value of {@code {{ expression }}} as jinja2 does, with Python's {@code str()}:
- * {@code True}/{@code False} rather than Jinjava's {@code true}/{@code false}, floats as Python
- * prints them, lists and dicts as Python reprs ({@code ['a', 1]}, {@code {'k': None}}).
+ * Writes the value of {@code {{ expression }}} as jinja2 does, with Python's {@code str()}: {@code
+ * True}/{@code False} rather than Jinjava's {@code true}/{@code false}, floats as Python prints
+ * them, lists and dicts as Python reprs ({@code ['a', 1]}, {@code {'k': None}}).
  *
  * <p>One difference stays: Jinjava cannot tell an undefined variable from a None value, so None
  * prints as the empty string (jinja2 prints "None").
  *
- * <p>Installed as Jinjava's execution mode, whose only job here is to set this expression
- * strategy on each render's context.
+ * <p>Installed as Jinjava's execution mode, whose only job here is to set this expression strategy
+ * on each render's context.
  */
 final class PyOutput implements ExecutionMode, ExpressionStrategy {
 
@@ -56,7 +57,9 @@ final class PyOutput implements ExecutionMode, ExpressionStrategy {
     }
     if (value instanceof Double || value instanceof Float) {
       String s = PyJson.pythonFloat(((Number) value).doubleValue());
-      return s.equals("NaN") ? "nan" : s.equals("Infinity") ? "inf" : s.equals("-Infinity") ? "-inf" : s;
+      return s.equals("NaN")
+          ? "nan"
+          : s.equals("Infinity") ? "inf" : s.equals("-Infinity") ? "-inf" : s;
     }
     if (value instanceof String || value instanceof SafeString) {
       return quote(value.toString());
@@ -71,8 +74,9 @@ final class PyOutput implements ExecutionMode, ExpressionStrategy {
     }
     if (value instanceof Iterable || value instanceof Object[]) {
       Iterator<?> it =
-          value instanceof Iterable ? ((Iterable<?>) value).iterator()
-              : java.util.Arrays.asList((Object[]) value).iterator();
+          value instanceof Iterable
+              ? ((Iterable<?>) value).iterator()
+              : Arrays.asList((Object[]) value).iterator();
       StringBuilder out = new StringBuilder("[");
       while (it.hasNext()) {
         out.append(out.length() > 1 ? ", " : "").append(repr(it.next()));

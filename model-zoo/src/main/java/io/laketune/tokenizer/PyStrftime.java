@@ -8,9 +8,9 @@ import java.util.Locale;
 
 /**
  * Python's {@code datetime.strftime} in the C locale, for the {@code strftime_now(format)} that
- * transformers gives chat templates (Llama 3.1+ writes "Today Date: 26 Jul 2024" with
- * {@code strftime_now("%d %b %Y")}). Includes glibc's {@code %-d} (no padding), which templates
- * use because Python on Linux passes it through to the C library.
+ * transformers gives chat templates (Llama 3.1+ writes "Today Date: 26 Jul 2024" with {@code
+ * strftime_now("%d %b %Y")}). Includes glibc's {@code %-d} (no padding), which templates use
+ * because Python on Linux passes it through to the C library.
  */
 final class PyStrftime {
 
@@ -62,7 +62,8 @@ final class PyStrftime {
       case 'j' -> String.format("%03d", t.getDayOfYear());
       case 'U' -> two(weekOfYear(t, DayOfWeek.SUNDAY));
       case 'W' -> two(weekOfYear(t, DayOfWeek.MONDAY));
-      case 'z' -> t.getOffset().getId().equals("Z") ? "+0000" : t.getOffset().getId().replace(":", "");
+      case 'z' ->
+          t.getOffset().getId().equals("Z") ? "+0000" : t.getOffset().getId().replace(":", "");
       case 'Z' -> t.getZone().getDisplayName(TextStyle.SHORT, Locale.US);
       case 'c' -> format("%a %b %e %H:%M:%S %Y", t);
       case 'x' -> format("%m/%d/%y", t);
@@ -86,8 +87,8 @@ final class PyStrftime {
     return String.format("%02d", n);
   }
 
+  /** glibc's "-" flag: no zero or space padding. */
   private static String stripZeros(String field) {
-    String stripped = field.replaceFirst("^[0 ]+(?=.)", "");
-    return stripped;
+    return field.replaceFirst("^[0 ]+(?=.)", "");
   }
 }

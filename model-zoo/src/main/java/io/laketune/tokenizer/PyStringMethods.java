@@ -14,8 +14,8 @@ import jinjava.javax.el.ELResolver;
 /**
  * Python's {@code str} methods and indexing for Jinjava, which otherwise calls the Java method of
  * the same name: {@code 'a'.startswith('a')} fails, and {@code s.split('x')} would split on a
- * regular expression and drop trailing empty strings. Chat templates call these on message
- * content, so they must behave exactly as in Python.
+ * regular expression and drop trailing empty strings. Chat templates call these on message content,
+ * so they must behave exactly as in Python.
  *
  * <p>Sits first in the resolver chain and resolves only method calls on strings with a name it
  * knows, and integer subscripts of strings ({@code s[-1]}); everything else passes through.
@@ -40,7 +40,9 @@ final class PyStringMethods extends ELResolver {
   @Override
   public Object getValue(ELContext context, Object base, Object property) {
     // Jinjava hands subscripts over as text: s[-1] arrives as the property "-1".
-    if (!(base instanceof String) || property == null || !INTEGER.matcher(property.toString()).matches()) {
+    if (!(base instanceof String)
+        || property == null
+        || !INTEGER.matcher(property.toString()).matches()) {
       return null;
     }
     String s = (String) base;

@@ -32,8 +32,26 @@ final class TemplateRewriter {
   /** Words after which "(" or "[" opens a group or a list, not a call or a subscript. */
   private static final Set<String> KEYWORDS =
       Set.of(
-          "and", "or", "not", "in", "is", "if", "elif", "else", "for", "set", "with", "print",
-          "return", "import", "from", "as", "macro", "call", "filter", "recursive");
+          "and",
+          "or",
+          "not",
+          "in",
+          "is",
+          "if",
+          "elif",
+          "else",
+          "for",
+          "set",
+          "with",
+          "print",
+          "return",
+          "import",
+          "from",
+          "as",
+          "macro",
+          "call",
+          "filter",
+          "recursive");
 
   private static final Set<String> TWO_CHAR_OPERATORS = Set.of("==", "!=", "<=", ">=", "//", "**");
 
@@ -58,7 +76,8 @@ final class TemplateRewriter {
         i = open + 1;
         continue;
       }
-      boolean keepIndent = kind == '{' || (open + 2 < source.length() && source.charAt(open + 2) == '+');
+      boolean keepIndent =
+          kind == '{' || (open + 2 < source.length() && source.charAt(open + 2) == '+');
       out.append(source, i, keepIndent ? open : lineIndentStart(source, i, open));
       out.append('{').append(kind);
       int bodyStart = open + (open + 2 < source.length() && source.charAt(open + 2) == '+' ? 3 : 2);
@@ -84,8 +103,8 @@ final class TemplateRewriter {
   }
 
   /**
-   * lstrip_blocks: where a block tag or comment is the first thing on its line, the spaces and
-   * tabs before it go. Returns where the text before the tag at {@code open} should end.
+   * lstrip_blocks: where a block tag or comment is the first thing on its line, the spaces and tabs
+   * before it go. Returns where the text before the tag at {@code open} should end.
    */
   private static int lineIndentStart(String source, int textStart, int open) {
     int k = open;
@@ -137,8 +156,10 @@ final class TemplateRewriter {
 
   private static String firstWord(String body) {
     int i = 0;
-    while (i < body.length() && (body.charAt(i) == '-' || body.charAt(i) == '+'
-        || Character.isWhitespace(body.charAt(i)))) {
+    while (i < body.length()
+        && (body.charAt(i) == '-'
+            || body.charAt(i) == '+'
+            || Character.isWhitespace(body.charAt(i)))) {
       i++;
     }
     int start = i;
@@ -149,8 +170,8 @@ final class TemplateRewriter {
   }
 
   /**
-   * Names of the filters the template applies ({@code x|tojson} gives "tojson"). jinja2 rejects
-   * an unknown filter when it compiles a template; Jinjava quietly skips it, so the caller checks.
+   * Names of the filters the template applies ({@code x|tojson} gives "tojson"). jinja2 rejects an
+   * unknown filter when it compiles a template; Jinjava quietly skips it, so the caller checks.
    */
   static Set<String> filterNames(String template) {
     Set<String> names = new TreeSet<>();
@@ -277,7 +298,9 @@ final class TemplateRewriter {
         int name = nextNonSpace(tokens, argStart, k);
         int eq = name < 0 ? -1 : nextNonSpace(tokens, name + 1, k);
         int value = eq < 0 ? -1 : nextNonSpace(tokens, eq + 1, k);
-        if (value >= 0 && isName(tokens.get(name)) && tokens.get(eq).equals("=")
+        if (value >= 0
+            && isName(tokens.get(name))
+            && tokens.get(eq).equals("=")
             && lastNonSpace(tokens, value, k) > value) {
           int last = lastNonSpace(tokens, value, k);
           tokens.add(last + 1, ")");

@@ -23,9 +23,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * generation_config.json and chat_template.jinja where present.
  *
  * <p>{@link #encode(String)} is transformers' {@code tokenizer(text)["input_ids"]}: whatever
- * tokenizer.json's post-processor adds (Llama 2's {@code <s>}, nothing for Qwen), no truncation,
- * no padding. {@link #decode} is {@code tokenizer.decode(ids, skip_special_tokens=...)},
- * including clean_up_tokenization_spaces when tokenizer_config.json asks for it.
+ * tokenizer.json's post-processor adds (Llama 2's {@code <s>}, nothing for Qwen), no truncation, no
+ * padding. {@link #decode} is {@code tokenizer.decode(ids, skip_special_tokens=...)}, including
+ * clean_up_tokenization_spaces when tokenizer_config.json asks for it.
  *
  * <p>Encoding and decoding are safe for concurrent use. Close to free the native tokenizer.
  */
@@ -105,8 +105,8 @@ public final class Tokenizer implements AutoCloseable {
   }
 
   /**
-   * Token ids of the text. Special-token strings inside the text ({@code <|eot_id|>}) are
-   * encoded as the special tokens, as in transformers.
+   * Token ids of the text. Special-token strings inside the text ({@code <|eot_id|>}) are encoded
+   * as the special tokens, as in transformers.
    *
    * @param addSpecialTokens whether the post-processor adds its special tokens (BOS for Llama 2);
    *     false for rendered chats, whose template already wrote them
@@ -202,14 +202,13 @@ public final class Tokenizer implements AutoCloseable {
       return Optional.empty();
     }
     return Optional.of(
-        chatTemplates.computeIfAbsent(
-            name, n -> new ChatTemplate(source, config.specialTokens())));
+        chatTemplates.computeIfAbsent(name, n -> new ChatTemplate(source, config.specialTokens())));
   }
 
   /**
-   * SHA-256 (hex) of tokenizer.json followed by tokenizer_config.json and chat_template.jinja
-   * where present: {@code cat tokenizer.json tokenizer_config.json | sha256sum}. Datasets record
-   * it to say which tokenizer made their ids.
+   * SHA-256 (hex) of tokenizer.json followed by tokenizer_config.json and chat_template.jinja where
+   * present: {@code cat tokenizer.json tokenizer_config.json | sha256sum}. Datasets record it to
+   * say which tokenizer made their ids.
    */
   public String fingerprint() {
     return fingerprint;
@@ -238,7 +237,8 @@ public final class Tokenizer implements AutoCloseable {
       throw new IllegalStateException("every Java runtime has SHA-256", e);
     }
     sha256.update(tokenizerJson);
-    for (String name : new String[] {TokenizerConfig.TOKENIZER_CONFIG, TokenizerConfig.CHAT_TEMPLATE_FILE}) {
+    for (String name :
+        new String[] {TokenizerConfig.TOKENIZER_CONFIG, TokenizerConfig.CHAT_TEMPLATE_FILE}) {
       Path file = modelDir.resolve(name);
       if (Files.isRegularFile(file)) {
         sha256.update(Files.readAllBytes(file));

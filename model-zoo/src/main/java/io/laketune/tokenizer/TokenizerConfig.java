@@ -27,8 +27,8 @@ import java.util.Optional;
  *     additional_special_tokens (a list of strings) where set; the variables transformers passes to
  *     a chat template as {@code **tokenizer.special_tokens_map}
  * @param addBosToken add_bos_token as written, if written
- * @param cleanUpTokenizationSpaces clean_up_tokenization_spaces, false when absent (the default
- *     of current transformers)
+ * @param cleanUpTokenizationSpaces clean_up_tokenization_spaces, false when absent (the default of
+ *     current transformers)
  * @param chatTemplates chat templates by name; a single template is named "default"
  * @param generationEosIds eos_token_id of generation_config.json, empty when absent
  */
@@ -73,7 +73,9 @@ record TokenizerConfig(
 
     JsonNode addBos = config.get("add_bos_token");
     Optional<Boolean> addBosToken =
-        addBos != null && addBos.isBoolean() ? Optional.of(addBos.booleanValue()) : Optional.empty();
+        addBos != null && addBos.isBoolean()
+            ? Optional.of(addBos.booleanValue())
+            : Optional.empty();
     boolean cleanUp = config.path("clean_up_tokenization_spaces").asBoolean(false);
 
     Map<String, String> templates = chatTemplates(config.get("chat_template"), modelDir);

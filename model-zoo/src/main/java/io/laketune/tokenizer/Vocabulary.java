@@ -9,10 +9,10 @@ import java.util.Map;
 import java.util.OptionalInt;
 
 /**
- * Token string to id, read from a tokenizer.json: the model's vocabulary plus the added tokens,
- * the same map as the Rust tokenizers' {@code get_vocab(with_added_tokens=true)}. DJL exposes no
- * such lookup. The file is streamed: a Llama 3 tokenizer.json also holds 280k merges that a tree
- * would keep in memory for nothing.
+ * Token string to id, read from a tokenizer.json: the model's vocabulary plus the added tokens, the
+ * same map as the Rust tokenizers' {@code get_vocab(with_added_tokens=true)}. DJL exposes no such
+ * lookup. The file is streamed: a Llama 3 tokenizer.json also holds 280k merges that a tree would
+ * keep in memory for nothing.
  */
 final class Vocabulary {
 
@@ -64,7 +64,8 @@ final class Vocabulary {
         // BPE, WordPiece, WordLevel: {"token": id, ...}
         while (p.nextToken() == JsonToken.FIELD_NAME) {
           String token = p.currentName();
-          expect(p.nextToken() == JsonToken.VALUE_NUMBER_INT, "has a non-integer id in model.vocab");
+          expect(
+              p.nextToken() == JsonToken.VALUE_NUMBER_INT, "has a non-integer id in model.vocab");
           ids.putIfAbsent(token, p.getIntValue());
         }
         sawVocab = true;

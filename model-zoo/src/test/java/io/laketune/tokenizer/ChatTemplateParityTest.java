@@ -9,9 +9,11 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -24,6 +26,7 @@ class ChatTemplateParityTest {
 
   private static final JsonNode CASES = TokenizerFixtures.json("cases.json");
   private static final JsonNode JINJA2 = TokenizerFixtures.json("jinja2_renders.json");
+  private static final Map<String, Tokenizer> TOKENIZERS = new HashMap<>();
 
   @TestFactory
   Stream<DynamicTest> snippetsRenderAsInJinja2() {
@@ -38,7 +41,8 @@ class ChatTemplateParityTest {
                 Object messages = vars.remove("messages");
                 List<Map<String, Object>> msgs =
                     messages == null ? messages(CASES.get("snippet_messages")) : cast(messages);
-                ChatTemplate template = new ChatTemplate(snippet.get("template").asText(), Map.of());
+                ChatTemplate template =
+                    new ChatTemplate(snippet.get("template").asText(), Map.of());
                 assertRendersAsJinja2(
                     JINJA2.get("snippets").get(name), () -> template.render(msgs, false, vars));
               }));
@@ -57,27 +61,37 @@ class ChatTemplateParityTest {
             DynamicTest.dynamicTest(
                 tokenizer + "/" + name,
                 () -> {
-                  try (Tokenizer t = Tokenizer.load(TokenizerFixtures.modelDir(tokenizer))) {
-                    ChatTemplate template = t.chatTemplate().orElseThrow();
-                    assertRendersAsJinja2(
-                        JINJA2.get("chats").get(tokenizer).get(name),
-                        () ->
-                            template.render(
-                                messages(chat.get("messages")),
-                                chat.get("add_generation_prompt").asBoolean(),
-                                map(chat.get("extra"))));
-                  }
+                  ChatTemplate template = chatTemplate(tokenizer);
+                  assertRendersAsJinja2(
+                      JINJA2.get("chats").get(tokenizer).get(name),
+                      () ->
+                          template.render(
+                              messages(chat.get("messages")),
+                              chat.get("add_generation_prompt").asBoolean(),
+                              map(chat.get("extra"))));
                 }));
       }
     }
     return tests.stream();
   }
 
+  /** One tokenizer per model for all chats: loading Qwen3's takes a second. */
+  private static synchronized ChatTemplate chatTemplate(String tokenizer) throws IOException {
+    if (!TOKENIZERS.containsKey(tokenizer)) {
+      TOKENIZERS.put(tokenizer, Tokenizer.load(TokenizerFixtures.modelDir(tokenizer)));
+    }
+    return TOKENIZERS.get(tokenizer).chatTemplate().orElseThrow();
+  }
+
+  @AfterAll
+  static void close() {
+    TOKENIZERS.values().forEach(Tokenizer::close);
+  }
+
   private static void assertRendersAsJinja2(JsonNode expected, Render render) {
     if (expected.has("error")) {
       ChatTemplateException e = assertThrows(ChatTemplateException.class, render::get);
-      assertTrue(
-          e.getMessage().endsWith(": " + expected.get("error").asText()), e.getMessage());
+      assertTrue(e.getMessage().endsWith(": " + expected.get("error").asText()), e.getMessage());
     } else {
       assertEquals(expected.get("text").asText(), render.get());
     }
@@ -93,7 +107,7 @@ class ChatTemplateParityTest {
 
   static Map<String, Object> map(JsonNode node) {
     if (node == null) {
-      return new java.util.HashMap<>();
+      return new HashMap<>();
     }
     return JSON.convertValue(node, new TypeReference<Map<String, Object>>() {});
   }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -61,7 +62,8 @@ class ChatTemplateTest {
         new ChatTemplate(
             "{{ bos_token }}{% if add_generation_prompt %}G{% endif %}{{ date_string }}",
             Map.of("bos_token", "<s>"));
-    assertEquals("<s>G26 Jul 2024", template.render(ONE, true, Map.of("date_string", "26 Jul 2024")));
+    assertEquals(
+        "<s>G26 Jul 2024", template.render(ONE, true, Map.of("date_string", "26 Jul 2024")));
     assertEquals("<s>", template.render(ONE, false));
   }
 
@@ -80,7 +82,9 @@ class ChatTemplateTest {
     ZonedDateTime t = ZonedDateTime.of(2024, 7, 5, 9, 3, 7, 0, ZoneId.of("UTC"));
     assertEquals("05 Jul 2024", PyStrftime.format("%d %b %Y", t));
     assertEquals("5 July 2024", PyStrftime.format("%-d %B %Y", t));
-    assertEquals("Friday Fri 5 09:03:07 AM 09 187 24 07 %", PyStrftime.format("%A %a %w %H:%M:%S %p %I %j %y %m %%", t));
+    assertEquals(
+        "Friday Fri 5 09:03:07 AM 09 187 24 07 %",
+        PyStrftime.format("%A %a %w %H:%M:%S %p %I %j %y %m %%", t));
     assertEquals("26 27 2024-07-05", PyStrftime.format("%U %W %F", t));
   }
 
@@ -103,22 +107,30 @@ class ChatTemplateTest {
 
   @Test
   void rewriterAppliesLstripBlocksAndDropsTheLastNewline() {
-    assertEquals("a\n{% if x %}\n  b {% endif %}", TemplateRewriter.rewrite("a\n  {% if x %}\n  b {% endif %}\n"));
+    assertEquals(
+        "a\n{% if x %}\n  b {% endif %}",
+        TemplateRewriter.rewrite("a\n  {% if x %}\n  b {% endif %}\n"));
     assertEquals("a\n  {% if x %}", TemplateRewriter.rewrite("a\n  {%+ if x %}"));
     assertEquals("x\ny\n", TemplateRewriter.rewrite("x\r\ny\r\n\r\n"));
   }
 
   @Test
   void tojsonOptions() {
-    Map<String, Object> value = new java.util.LinkedHashMap<>();
+    Map<String, Object> value = new LinkedHashMap<>();
     value.put("b", List.of(1, "ü"));
     value.put("a", null);
-    assertEquals("{\"b\": [1, \"ü\"], \"a\": null}", new PyJson(false, null, null, false).dumps(value));
+    assertEquals(
+        "{\"b\": [1, \"ü\"], \"a\": null}", new PyJson(false, null, null, false).dumps(value));
     assertEquals(
         "{\"a\":null,\"b\":[1,\"\\u00fc\"]}",
         new PyJson(true, null, List.of(",", ":"), true).dumps(value));
-    assertEquals("1e-05 100.0 1e+16 -0.5", String.join(" ",
-        PyJson.pythonFloat(1e-5), PyJson.pythonFloat(100), PyJson.pythonFloat(1e16),
-        PyJson.pythonFloat(-0.5)));
+    assertEquals(
+        "1e-05 100.0 1e+16 -0.5",
+        String.join(
+            " ",
+            PyJson.pythonFloat(1e-5),
+            PyJson.pythonFloat(100),
+            PyJson.pythonFloat(1e16),
+            PyJson.pythonFloat(-0.5)));
   }
 }

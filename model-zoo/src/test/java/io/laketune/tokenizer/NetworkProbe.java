@@ -24,17 +24,17 @@ import java.util.Map;
 
 /**
  * Main class of the child JVM that {@link NoNetworkTest} starts. Before anything else it makes
- * every network attempt of the JVM visible and refused: a URL handler for http/https/ftp (sees
- * the URL even when the caller passes {@code Proxy.NO_PROXY}, as DJL does), a socket factory
- * (sees every {@code java.net.Socket} connect) and a proxy selector. Then it runs one mode and
- * prints each attempt as a line {@code ATTEMPT ...}, then {@code DONE}.
+ * every network attempt of the JVM visible and refused: a URL handler for http/https/ftp (sees the
+ * URL even when the caller passes {@code Proxy.NO_PROXY}, as DJL does), a socket factory (sees
+ * every {@code java.net.Socket} connect) and a proxy selector. Then it runs one mode and prints
+ * each attempt as a line {@code ATTEMPT ...}, then {@code DONE}.
  *
  * <ul>
  *   <li>{@code probe}: opens a URL and a socket on purpose; both must be seen.
- *   <li>{@code djl DIR}: creates a DJL tokenizer directly, bypassing laketune; DJL's telemetry
- *       must be seen, or the test proves nothing.
- *   <li>{@code laketune DIR}: loads and uses laketune's Tokenizer and chat template; prints
- *       {@code QUIET} when nothing was attempted, then probes once on purpose.
+ *   <li>{@code djl DIR}: creates a DJL tokenizer directly, bypassing laketune; DJL's telemetry must
+ *       be seen, or the test proves nothing.
+ *   <li>{@code laketune DIR}: loads and uses laketune's Tokenizer and chat template; prints {@code
+ *       QUIET} when nothing was attempted, then probes once on purpose.
  * </ul>
  */
 public final class NetworkProbe {
@@ -78,7 +78,8 @@ public final class NetworkProbe {
       // Refused by the recorder.
     }
     try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(InetAddress.getByAddress(new byte[] {10, 0, 0, 1}), 9), 1);
+      socket.connect(
+          new InetSocketAddress(InetAddress.getByAddress(new byte[] {10, 0, 0, 1}), 9), 1);
     } catch (IOException expected) {
       // Refused by the recorder.
     }

@@ -18,10 +18,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Loading and using a tokenizer makes no network call, and DJL's native library does not go to
- * an unwritable home directory. Each case runs {@link NetworkProbe} in a fresh JVM with none of
- * the opt-outs that the build and bin/laketune set (OPT_OUT_TRACKING, DJL_OFFLINE,
- * -Dai.djl.offline), a home directory that does not exist, and its own temporary directory.
+ * Loading and using a tokenizer makes no network call, and DJL's native library does not go to an
+ * unwritable home directory. Each case runs {@link NetworkProbe} in a fresh JVM with none of the
+ * opt-outs that the build and bin/laketune set (OPT_OUT_TRACKING, DJL_OFFLINE, -Dai.djl.offline), a
+ * home directory that does not exist, and its own temporary directory.
  */
 @Tag("integration")
 class NoNetworkTest {
@@ -32,7 +32,8 @@ class NoNetworkTest {
   void theRecorderSeesDeliberateConnections() throws Exception {
     List<String> out = runProbe("probe");
     assertTrue(out.contains("ATTEMPT url http://169.254.169.254/latest/api/token"), out::toString);
-    assertTrue(out.stream().anyMatch(l -> l.startsWith("ATTEMPT socket /10.0.0.1:9")), out::toString);
+    assertTrue(
+        out.stream().anyMatch(l -> l.startsWith("ATTEMPT socket /10.0.0.1:9")), out::toString);
   }
 
   @Test
@@ -40,7 +41,9 @@ class NoNetworkTest {
     // Without laketune's switch DJL asks the cloud metadata address: this is what the next test
     // must not see, and the proof that the recorder would see it.
     List<String> out = runProbe("djl", TokenizerFixtures.modelDir("gpt2").toString());
-    assertTrue(out.stream().anyMatch(l -> l.startsWith("ATTEMPT url http://169.254.169.254/")), out::toString);
+    assertTrue(
+        out.stream().anyMatch(l -> l.startsWith("ATTEMPT url http://169.254.169.254/")),
+        out::toString);
   }
 
   @Test
@@ -62,7 +65,8 @@ class NoNetworkTest {
 
   private List<String> runProbe(String... args) throws IOException, InterruptedException {
     Path javaTmp = Files.createDirectories(tmp.resolve("java-tmp"));
-    String classPath = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+    String classPath =
+        System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-Duser.home=" + tmp.resolve("no-home"));
@@ -74,7 +78,12 @@ class NoNetworkTest {
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     Map<String, String> env = builder.environment();
     for (String name :
-        List.of("OPT_OUT_TRACKING", "DJL_OFFLINE", "DJL_CACHE_DIR", "ENGINE_CACHE_DIR", "JAVA_TOOL_OPTIONS")) {
+        List.of(
+            "OPT_OUT_TRACKING",
+            "DJL_OFFLINE",
+            "DJL_CACHE_DIR",
+            "ENGINE_CACHE_DIR",
+            "JAVA_TOOL_OPTIONS")) {
       env.remove(name);
     }
     Process process = builder.start();

@@ -77,7 +77,9 @@ public final class TokenizerFixtures {
     InputStream in = TokenizerFixtures.class.getResourceAsStream("/tokenizers/" + path);
     if (in == null) {
       throw new IllegalStateException(
-          "test resource tokenizers/" + path + " is missing; see model-zoo/src/test/node/README.md");
+          "test resource tokenizers/"
+              + path
+              + " is missing; see model-zoo/src/test/node/README.md");
     }
     return in;
   }

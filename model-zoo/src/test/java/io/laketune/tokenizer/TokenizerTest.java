@@ -64,7 +64,8 @@ class TokenizerTest {
   @Test
   void eosIdsAddGenerationConfig() throws IOException {
     Path dir = TokenizerFixtures.copyOf("llama3", tmp.resolve("m"));
-    Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\": [128001, 128009]}");
+    Files.writeString(
+        dir.resolve("generation_config.json"), "{\"eos_token_id\": [128001, 128009]}");
     try (Tokenizer t = Tokenizer.load(dir)) {
       assertArrayEquals(new int[] {128001, 128009}, t.eosIds());
     }
@@ -79,7 +80,8 @@ class TokenizerTest {
     Path dir = TokenizerFixtures.copyOf("llama3", tmp.resolve("m"));
     Files.writeString(
         dir.resolve("special_tokens_map.json"),
-        "{\"eos_token\": {\"content\": \"<|eot_id|>\", \"lstrip\": false}, \"pad_token\": \"<|eot_id|>\"}");
+        "{\"eos_token\": {\"content\": \"<|eot_id|>\", \"lstrip\": false}, \"pad_token\":"
+            + " \"<|eot_id|>\"}");
     try (Tokenizer t = Tokenizer.load(dir)) {
       assertArrayEquals(new int[] {128009}, t.eosIds());
       assertEquals(OptionalInt.of(128009), t.padId());
