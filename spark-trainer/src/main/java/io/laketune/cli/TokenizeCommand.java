@@ -57,10 +57,20 @@ final class TokenizeCommand implements Callable<Integer> {
       description = "Hugging Face model directory with tokenizer.json (and tokenizer_config.json).")
   Path model;
 
-  @Option(names = "--input", required = true, paramLabel = "FILE.jsonl", description = "Input.")
+  @Option(
+      names = "--input",
+      required = true,
+      paramLabel = "FILE.jsonl",
+      description =
+          "One {\"text\": ...} or {\"messages\": [...], \"add_generation_prompt\": true|false}"
+              + " per line.")
   Path input;
 
-  @Option(names = "--output", required = true, paramLabel = "FILE.jsonl", description = "Output.")
+  @Option(
+      names = "--output",
+      required = true,
+      paramLabel = "FILE.jsonl",
+      description = "One {\"input_ids\": [...]} per input line, with \"text\" for chats.")
   Path output;
 
   @Override
