@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.laketune.model.Batch;
 import io.laketune.model.CausalLm;
+import io.laketune.model.Fixtures;
 import io.laketune.model.HfModels;
 import io.laketune.model.Loss;
 import io.laketune.model.TokenizedExample;
@@ -14,7 +15,6 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -24,8 +24,8 @@ import org.junit.jupiter.api.io.TempDir;
 class EvalCommandTest {
   @TempDir Path tmp;
 
-  static Path fixture(String name) throws Exception {
-    return Paths.get(EvalCommandTest.class.getResource("/fixtures/" + name + "/config.json").toURI()).getParent();
+  static Path fixture(String name) {
+    return Fixtures.dir(name);
   }
 
   record Run(int code, String out, String err) {}
@@ -47,7 +47,7 @@ class EvalCommandTest {
   @Test
   void evalIsTheTokenWeightedMeanOverTheFile() throws Exception {
     Path model = fixture("llama3");
-    Path data = fixture("llama3").getParent().resolve("eval-sample.jsonl");
+    Path data = Fixtures.file("eval-sample.jsonl");
     Path output = tmp.resolve("out/eval.json");
     Run r = cli("eval", "--model", model.toString(), "--data", data.toString(), "--output", output.toString(),
         "--batch-size", "4");
