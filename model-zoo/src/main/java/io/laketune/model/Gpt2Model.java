@@ -8,8 +8,10 @@ import io.laketune.nn.GeluMlp;
 import io.laketune.nn.LayerNorm;
 import io.laketune.nn.Linear;
 import io.laketune.nn.ParamStore;
+import io.laketune.nn.Workspaces;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -181,51 +183,71 @@ public final class Gpt2Model implements CausalLm {
 
   @Override
   public INDArray logits(Batch batch) {
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      return lmHead.forward(lnF.forward(hidden(batch), null)).detach();
+    }
+  }
+
+  private INDArray hidden(Batch batch) {
     INDArray bias = bias(batch);
     INDArray x = embed(batch.flatIds(), batch.flatPositions());
     for (Block blk : blocks) x = blk.forward(x, batch.batchSize(), batch.seqLen(), bias, null);
-    return lmHead.forward(lnF.forward(x, null));
+    return x;
   }
 
   @Override
   public Loss loss(Batch batch) {
     LlamaModel.requireLabels(batch);
-    CrossEntropy.Result r = CrossEntropy.forward(logits(batch), CrossEntropy.shiftedTargets(batch.labels()));
-    return new Loss(r.sum(), r.count());
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      INDArray logits = lmHead.forward(lnF.forward(hidden(batch), null));
+      CrossEntropy.Result r = CrossEntropy.forward(logits, CrossEntropy.shiftedTargets(batch.labels()));
+      return new Loss(r.sum(), r.count());
+    }
   }
 
   @Override
   public Loss forwardBackward(Batch batch, double gradScale) {
     LlamaModel.requireLabels(batch);
-    INDArray bias = bias(batch);
-    int[] ids = batch.flatIds();
-    int[] positions = batch.flatPositions();
-    int bs = batch.batchSize(), t = batch.seqLen();
-    INDArray x = embed(ids, positions);
-    INDArray[] inputs = new INDArray[blocks.length];
-    Block.Cache[] caches = new Block.Cache[blocks.length];
-    for (int i = 0; i < blocks.length; i++) {
-      inputs[i] = x;
-      caches[i] = checkpointing ? null : blocks[i].new Cache();
-      x = blocks[i].forward(x, bs, t, bias, caches[i]);
-    }
-    LayerNorm.Cache[] fc = new LayerNorm.Cache[1];
-    INDArray hf = lnF.forward(x, fc);
-    int[] targets = CrossEntropy.shiftedTargets(batch.labels());
-    CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
-    INDArray dx = lnF.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
-    for (int i = blocks.length - 1; i >= 0; i--) {
-      Block.Cache c = caches[i];
-      if (c == null) {
-        c = blocks[i].new Cache();
-        blocks[i].forward(inputs[i], bs, t, bias, c);
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      INDArray bias = bias(batch);
+      int[] ids = batch.flatIds();
+      int[] positions = batch.flatPositions();
+      int bs = batch.batchSize(), t = batch.seqLen();
+      INDArray x = embed(ids, positions);
+      INDArray[] inputs = new INDArray[blocks.length];
+      Block.Cache[] caches = new Block.Cache[blocks.length];
+      for (int i = 0; i < blocks.length; i++) {
+        inputs[i] = x;
+        if (checkpointing) {
+          try (MemoryWorkspace bw = Workspaces.open(Workspaces.BLOCK)) {
+            x = blocks[i].forward(x, bs, t, bias, null).leverageTo(Workspaces.STEP);
+          }
+        } else {
+          caches[i] = blocks[i].new Cache();
+          x = blocks[i].forward(x, bs, t, bias, caches[i]);
+        }
       }
-      caches[i] = null;
-      dx = blocks[i].backward(dx, c);
+      LayerNorm.Cache[] fc = new LayerNorm.Cache[1];
+      INDArray hf = lnF.forward(x, fc);
+      int[] targets = CrossEntropy.shiftedTargets(batch.labels());
+      CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
+      INDArray dx = lnF.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
+      for (int i = blocks.length - 1; i >= 0; i--) {
+        if (checkpointing) {
+          try (MemoryWorkspace bw = Workspaces.open(Workspaces.BLOCK)) {
+            Block.Cache c = blocks[i].new Cache();
+            blocks[i].forward(inputs[i], bs, t, bias, c);
+            dx = blocks[i].backward(dx, c).leverageTo(Workspaces.STEP);
+          }
+        } else {
+          dx = blocks[i].backward(dx, caches[i]);
+          caches[i] = null;
+        }
+      }
+      wte.backward(dx, ids);
+      wpe.backward(dx, positions);
+      return new Loss(r.sum(), r.count());
     }
-    wte.backward(dx, ids);
-    wpe.backward(dx, positions);
-    return new Loss(r.sum(), r.count());
   }
 
   @Override
@@ -235,6 +257,12 @@ public final class Gpt2Model implements CausalLm {
 
   @Override
   public INDArray decode(int[] tokens, KvCache cache) {
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      return decodeInWorkspace(tokens, cache).detach();
+    }
+  }
+
+  private INDArray decodeInWorkspace(int[] tokens, KvCache cache) {
     int start = cache.reserve(tokens.length);
     int[] positions = new int[tokens.length];
     for (int i = 0; i < tokens.length; i++) positions[i] = start + i;

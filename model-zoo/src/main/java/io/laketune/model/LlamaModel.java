@@ -10,8 +10,10 @@ import io.laketune.nn.ParamStore;
 import io.laketune.nn.RmsNorm;
 import io.laketune.nn.Rope;
 import io.laketune.nn.SwiGluMlp;
+import io.laketune.nn.Workspaces;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -193,17 +195,26 @@ public final class LlamaModel implements CausalLm {
 
   @Override
   public INDArray logits(Batch batch) {
-    Context ctx = context(batch);
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      return lmHead.forward(finalNorm.forward(hidden(batch, context(batch)), null)).detach();
+    }
+  }
+
+  /** The final hidden states [N, C] before the last norm, blocks run without caches. */
+  private INDArray hidden(Batch batch, Context ctx) {
     INDArray x = embed.forward(batch.flatIds());
     for (Block blk : blocks) x = blk.forward(x, ctx, null);
-    return lmHead.forward(finalNorm.forward(x, null));
+    return x;
   }
 
   @Override
   public Loss loss(Batch batch) {
     requireLabels(batch);
-    CrossEntropy.Result r = CrossEntropy.forward(logits(batch), CrossEntropy.shiftedTargets(batch.labels()));
-    return new Loss(r.sum(), r.count());
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      INDArray logits = lmHead.forward(finalNorm.forward(hidden(batch, context(batch)), null));
+      CrossEntropy.Result r = CrossEntropy.forward(logits, CrossEntropy.shiftedTargets(batch.labels()));
+      return new Loss(r.sum(), r.count());
+    }
   }
 
   static void requireLabels(Batch batch) {
@@ -213,32 +224,43 @@ public final class LlamaModel implements CausalLm {
   @Override
   public Loss forwardBackward(Batch batch, double gradScale) {
     requireLabels(batch);
-    Context ctx = context(batch);
-    int[] ids = batch.flatIds();
-    INDArray x = embed.forward(ids);
-    INDArray[] inputs = new INDArray[blocks.length];
-    Block.Cache[] caches = new Block.Cache[blocks.length];
-    for (int i = 0; i < blocks.length; i++) {
-      inputs[i] = x;
-      caches[i] = checkpointing ? null : blocks[i].new Cache();
-      x = blocks[i].forward(x, ctx, caches[i]);
-    }
-    RmsNorm.Cache[] fc = new RmsNorm.Cache[1];
-    INDArray hf = finalNorm.forward(x, fc);
-    int[] targets = CrossEntropy.shiftedTargets(batch.labels());
-    CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
-    INDArray dx = finalNorm.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
-    for (int i = blocks.length - 1; i >= 0; i--) {
-      Block.Cache c = caches[i];
-      if (c == null) {
-        c = blocks[i].new Cache();
-        blocks[i].forward(inputs[i], ctx, c);
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      Context ctx = context(batch);
+      int[] ids = batch.flatIds();
+      INDArray x = embed.forward(ids);
+      INDArray[] inputs = new INDArray[blocks.length];
+      Block.Cache[] caches = new Block.Cache[blocks.length];
+      for (int i = 0; i < blocks.length; i++) {
+        inputs[i] = x;
+        if (checkpointing) {
+          try (MemoryWorkspace bw = Workspaces.open(Workspaces.BLOCK)) {
+            x = blocks[i].forward(x, ctx, null).leverageTo(Workspaces.STEP);
+          }
+        } else {
+          caches[i] = blocks[i].new Cache();
+          x = blocks[i].forward(x, ctx, caches[i]);
+        }
       }
-      caches[i] = null;
-      dx = blocks[i].backward(dx, ctx, c);
+      RmsNorm.Cache[] fc = new RmsNorm.Cache[1];
+      INDArray hf = finalNorm.forward(x, fc);
+      int[] targets = CrossEntropy.shiftedTargets(batch.labels());
+      CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
+      INDArray dx = finalNorm.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
+      for (int i = blocks.length - 1; i >= 0; i--) {
+        if (checkpointing) {
+          try (MemoryWorkspace bw = Workspaces.open(Workspaces.BLOCK)) {
+            Block.Cache c = blocks[i].new Cache();
+            blocks[i].forward(inputs[i], ctx, c);
+            dx = blocks[i].backward(dx, ctx, c).leverageTo(Workspaces.STEP);
+          }
+        } else {
+          dx = blocks[i].backward(dx, ctx, caches[i]);
+          caches[i] = null;
+        }
+      }
+      embed.backward(dx, ids);
+      return new Loss(r.sum(), r.count());
     }
-    embed.backward(dx, ids);
-    return new Loss(r.sum(), r.count());
   }
 
   @Override
@@ -248,6 +270,12 @@ public final class LlamaModel implements CausalLm {
 
   @Override
   public INDArray decode(int[] tokens, KvCache cache) {
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      return decodeInWorkspace(tokens, cache).detach();
+    }
+  }
+
+  private INDArray decodeInWorkspace(int[] tokens, KvCache cache) {
     int start = cache.reserve(tokens.length);
     int[] positions = new int[tokens.length];
     for (int i = 0; i < tokens.length; i++) positions[i] = start + i;

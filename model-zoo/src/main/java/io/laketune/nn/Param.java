@@ -51,8 +51,13 @@ public final class Param {
   /** The value in the compute type; for a narrower stored type, an expanded copy reused across calls. */
   public INDArray value() {
     if (stored.dataType() == computeType) return stored;
-    if (scratch == null) scratch = stored.castTo(computeType);
-    else scratch.assign(stored);
+    if (scratch == null) {
+      try (var ws = Workspaces.outside()) {
+        scratch = stored.castTo(computeType);
+      }
+    } else {
+      scratch.assign(stored);
+    }
     return scratch;
   }
 

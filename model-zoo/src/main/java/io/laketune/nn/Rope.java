@@ -61,8 +61,10 @@ public final class Rope {
         sin[p * h + i] = Math.sin(angle) * attentionScaling;
       }
     }
-    cosTable = Nd4j.create(cos, new long[] {rows, h}, DataType.DOUBLE).castTo(type);
-    sinTable = Nd4j.create(sin, new long[] {rows, h}, DataType.DOUBLE).castTo(type);
+    try (var ws = Workspaces.outside()) {
+      cosTable = Nd4j.create(cos, new long[] {rows, h}, DataType.DOUBLE).castTo(type);
+      sinTable = Nd4j.create(sin, new long[] {rows, h}, DataType.DOUBLE).castTo(type);
+    }
   }
 
   public INDArray forward(INDArray x, int heads, Tables t) {
