@@ -6,6 +6,7 @@ import io.laketune.model.CausalLm;
 import io.laketune.model.HfModels;
 import io.laketune.model.ModelConfig;
 import io.laketune.nn.Param;
+import io.laketune.nn.Workspaces;
 import java.util.Random;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -18,13 +19,15 @@ import org.nd4j.linalg.factory.Nd4j;
  * embedding lookup) plus 12 L C T for attention scores and values, and divides by the rate of a
  * large fp32 GEMM measured on this machine in the same run (the practical peak).
  *
- * <p>Run: {@code java -cp ... io.laketune.bench.TrainStepBenchmark [batch seq steps]}.
+ * <p>Run: {@code bin/laketune bench [--batch B --seq T --steps S]}.
  */
 public final class TrainStepBenchmark {
   public static void main(String[] args) throws Exception {
-    int batch = args.length > 0 ? Integer.parseInt(args[0]) : 4;
-    int seq = args.length > 1 ? Integer.parseInt(args[1]) : 256;
-    int steps = args.length > 2 ? Integer.parseInt(args[2]) : 5;
+    run(args.length > 0 ? Integer.parseInt(args[0]) : 4, args.length > 1 ? Integer.parseInt(args[1]) : 256,
+        args.length > 2 ? Integer.parseInt(args[2]) : 5);
+  }
+
+  public static void run(int batch, int seq, int steps) throws Exception {
     String json = """
         {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
          "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
@@ -46,7 +49,8 @@ public final class TrainStepBenchmark {
     double flopsPerToken = 6.0 * matmulParams + 12.0 * cfg.numLayers() * cfg.hiddenSize() * seq;
     double peak = gemmPeak();
 
-    model.forwardBackward(b, 1.0 / (batch * (seq - 1))); // warm-up
+    // Two warm-up steps: the first sizes the step workspace, the second allocates it.
+    for (int w = 0; w < 2; w++) model.forwardBackward(b, 1.0 / (batch * (seq - 1)));
     long t0 = System.nanoTime();
     for (int s = 0; s < steps; s++) {
       model.params().zeroGrads();
@@ -59,6 +63,8 @@ public final class TrainStepBenchmark {
         model.params().totalCount(), matmulParams, batch, seq, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
     System.out.printf("forward+backward: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s achieved%n",
         seconds / steps, tokensPerSec, achieved / 1e9);
+    System.out.printf("step workspace: %,d MB%n",
+        Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(Workspaces.STEP).getCurrentSize() >> 20);
     System.out.printf("fp32 GEMM peak measured here (2048^3 Nd4j.gemm): %.1f GFLOP/s -> MFU %.1f%%%n",
         peak / 1e9, 100 * achieved / peak);
   }
