@@ -8,8 +8,11 @@ import io.laketune.nn.GeluMlp;
 import io.laketune.nn.LayerNorm;
 import io.laketune.nn.Linear;
 import io.laketune.nn.ParamStore;
+import io.laketune.nn.Projection;
 import io.laketune.nn.Workspaces;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -30,11 +33,18 @@ public final class Gpt2Model implements CausalLm {
   private final Block[] blocks;
   private final LayerNorm lnF;
   private final Linear lmHead;
+  private final ProjectionFactory projections;
   private boolean checkpointing;
 
   public Gpt2Model(Gpt2Config cfg, ParamStore params) {
+    this(cfg, params, ProjectionFactory.PLAIN);
+  }
+
+  /** @param projections what each linear module becomes (adapters wrap the targeted ones) */
+  public Gpt2Model(Gpt2Config cfg, ParamStore params, ProjectionFactory projections) {
     this.cfg = cfg;
     this.params = params;
+    this.projections = projections;
     this.wte = new Embedding(params.get("transformer.wte.weight"));
     this.wpe = new Embedding(params.get("transformer.wpe.weight"));
     this.blocks = new Block[cfg.numLayers()];
@@ -69,6 +79,20 @@ public final class Gpt2Model implements CausalLm {
     return s;
   }
 
+  /** The linear (Conv1D) modules, for adapter targeting; the tied head is not one. */
+  public static List<LinearModule> linearModules(Gpt2Config c) {
+    List<LinearModule> out = new ArrayList<>();
+    long e = c.hiddenSize(), inner = c.innerSize();
+    for (int i = 0; i < c.numLayers(); i++) {
+      String p = "transformer.h." + i + ".";
+      out.add(new LinearModule(p + "attn.c_attn", e, 3 * e, true, false, true));
+      out.add(new LinearModule(p + "attn.c_proj", e, e, true, false, true));
+      out.add(new LinearModule(p + "mlp.c_fc", e, inner, true, false, true));
+      out.add(new LinearModule(p + "mlp.c_proj", inner, e, true, false, true));
+    }
+    return out;
+  }
+
   @Override
   public Gpt2Config config() {
     return cfg;
@@ -87,8 +111,8 @@ public final class Gpt2Model implements CausalLm {
   private final class Block {
     final LayerNorm ln1;
     final LayerNorm ln2;
-    final Linear cAttn;
-    final Linear cProj;
+    final Projection cAttn;
+    final Projection cProj;
     final GeluMlp mlp;
     final CausalSelfAttention attn;
 
@@ -103,8 +127,8 @@ public final class Gpt2Model implements CausalLm {
       attn = new CausalSelfAttention(cfg.numHeads(), cfg.numHeads(), cfg.headDim(), scale);
     }
 
-    Linear conv1d(String prefix) {
-      return new Linear(params.get(prefix + ".weight"), params.get(prefix + ".bias"), true);
+    Projection conv1d(String prefix) {
+      return projections.create(new Linear(params.get(prefix + ".weight"), params.get(prefix + ".bias"), true));
     }
 
     final class Cache {

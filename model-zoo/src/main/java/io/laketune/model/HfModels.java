@@ -48,44 +48,71 @@ public final class HfModels {
     return Gpt2Model.parameterShapes((Gpt2Config) cfg);
   }
 
+  public static List<LinearModule> linearModules(ModelConfig cfg) {
+    if (cfg instanceof LlamaConfig l) return LlamaModel.linearModules(l);
+    return Gpt2Model.linearModules((Gpt2Config) cfg);
+  }
+
   /** A model with zeroed parameters. */
   public static CausalLm create(ModelConfig cfg, Options o) {
-    ParamStore ps = ParamStore.allocate(parameterShapes(cfg), o.trainable(), o.computeType(), o.frozenStorage());
-    if (cfg instanceof LlamaConfig l) return new LlamaModel(l, ps);
-    return new Gpt2Model((Gpt2Config) cfg, ps);
+    return create(cfg, ParamStore.allocate(parameterShapes(cfg), o.trainable(), o.computeType(), o.frozenStorage()),
+        ProjectionFactory.PLAIN);
+  }
+
+  /** A model over the given parameters (which may include adapter parameters). */
+  public static CausalLm create(ModelConfig cfg, ParamStore ps, ProjectionFactory projections) {
+    if (cfg instanceof LlamaConfig l) return new LlamaModel(l, ps, projections);
+    return new Gpt2Model((Gpt2Config) cfg, ps, projections);
   }
 
   public static CausalLm load(Path dir, Options o) throws IOException {
     try (HfCheckpointReader ckpt = HfCheckpointReader.open(dir)) {
-      ModelConfig cfg = ModelConfig.parse(ckpt.config(), dir.resolve("config.json").toString());
+      ModelConfig cfg = config(ckpt);
       CausalLm model = create(cfg, o);
-      Map<String, String> byCanonical = new LinkedHashMap<>();
-      List<String> unexpected = new ArrayList<>();
-      for (String name : ckpt.names()) {
-        if (ignored(cfg, name)) continue;
-        String canonical = canonicalName(cfg, name);
-        if (model.params().find(canonical) == null) unexpected.add(name);
-        else byCanonical.put(canonical, name);
-      }
-      if (!unexpected.isEmpty()) {
-        throw new IOException(dir + " holds tensors this " + cfg.modelType() + " model does not have: "
-            + unexpected.subList(0, Math.min(5, unexpected.size()))
-            + (unexpected.size() > 5 ? " and " + (unexpected.size() - 5) + " more" : "")
-            + "; check that config.json matches the weights");
-      }
-      for (Param p : model.params().all().values()) {
-        String file = byCanonical.get(p.name());
-        if (file == null) {
-          throw new IOException(dir + " has no tensor '" + p.name() + "' that config.json requires");
-        }
-        long[] shape = ckpt.info(file).shape();
-        if (!Arrays.equals(shape, p.shape())) {
-          throw new IOException(dir + ": tensor '" + file + "' has shape " + Arrays.toString(shape)
-              + " but config.json implies " + Arrays.toString(p.shape()));
-        }
-        p.set(ckpt.read(file, p.stored().dataType()));
-      }
+      readWeights(ckpt, cfg, model.params());
       return model;
+    }
+  }
+
+  /** The parsed config.json of an open checkpoint. */
+  public static ModelConfig config(HfCheckpointReader ckpt) {
+    return ModelConfig.parse(ckpt.config(), ckpt.dir().resolve("config.json").toString());
+  }
+
+  /**
+   * Reads every base parameter of {@code cfg} from the checkpoint into the store (which may hold
+   * more, such as adapter parameters). A missing, unexpected or misshapen tensor is an error
+   * naming it.
+   */
+  public static void readWeights(HfCheckpointReader ckpt, ModelConfig cfg, ParamStore ps) throws IOException {
+    Path dir = ckpt.dir();
+    Map<String, long[]> base = parameterShapes(cfg);
+    Map<String, String> byCanonical = new LinkedHashMap<>();
+    List<String> unexpected = new ArrayList<>();
+    for (String name : ckpt.names()) {
+      if (ignored(cfg, name)) continue;
+      String canonical = canonicalName(cfg, name);
+      if (!base.containsKey(canonical)) unexpected.add(name);
+      else byCanonical.put(canonical, name);
+    }
+    if (!unexpected.isEmpty()) {
+      throw new IOException(dir + " holds tensors this " + cfg.modelType() + " model does not have: "
+          + unexpected.subList(0, Math.min(5, unexpected.size()))
+          + (unexpected.size() > 5 ? " and " + (unexpected.size() - 5) + " more" : "")
+          + "; check that config.json matches the weights");
+    }
+    for (String name : base.keySet()) {
+      Param p = ps.get(name);
+      String file = byCanonical.get(name);
+      if (file == null) {
+        throw new IOException(dir + " has no tensor '" + name + "' that config.json requires");
+      }
+      long[] shape = ckpt.info(file).shape();
+      if (!Arrays.equals(shape, p.shape())) {
+        throw new IOException(dir + ": tensor '" + file + "' has shape " + Arrays.toString(shape)
+            + " but config.json implies " + Arrays.toString(p.shape()));
+      }
+      p.set(ckpt.read(file, p.stored().dataType()));
     }
   }
 
@@ -115,7 +142,7 @@ public final class HfModels {
       default -> "float32";
     });
     LinkedHashMap<String, INDArray> tensors = new LinkedHashMap<>();
-    for (Param p : model.params().all().values()) tensors.put(p.name(), p.stored());
+    for (String name : parameterShapes(model.config()).keySet()) tensors.put(name, model.params().get(name).stored());
     HfCheckpointWriter.write(dir, config, tensors, storeAs, maxShardBytes, extraFiles);
   }
 }

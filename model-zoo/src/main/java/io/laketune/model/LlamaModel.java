@@ -7,11 +7,14 @@ import io.laketune.nn.Embedding;
 import io.laketune.nn.Linear;
 import io.laketune.nn.Param;
 import io.laketune.nn.ParamStore;
+import io.laketune.nn.Projection;
 import io.laketune.nn.RmsNorm;
 import io.laketune.nn.Rope;
 import io.laketune.nn.SwiGluMlp;
 import io.laketune.nn.Workspaces;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -30,20 +33,27 @@ public final class LlamaModel implements CausalLm {
   private final Embedding embed;
   private final Block[] blocks;
   private final RmsNorm finalNorm;
-  private final Linear lmHead;
+  private final Projection lmHead;
   private final Rope rope;
+  private final ProjectionFactory projections;
   private boolean checkpointing;
 
   public LlamaModel(LlamaConfig cfg, ParamStore params) {
+    this(cfg, params, ProjectionFactory.PLAIN);
+  }
+
+  /** @param projections what each linear module becomes (adapters wrap the targeted ones) */
+  public LlamaModel(LlamaConfig cfg, ParamStore params, ProjectionFactory projections) {
     this.cfg = cfg;
     this.params = params;
+    this.projections = projections;
     this.embed = new Embedding(params.get("model.embed_tokens.weight"));
     this.rope = new Rope(cfg.rope().invFreq(), cfg.rope().attentionScaling(), params.computeType());
     this.blocks = new Block[cfg.numLayers()];
     for (int i = 0; i < blocks.length; i++) blocks[i] = new Block(i);
     this.finalNorm = new RmsNorm(params.get("model.norm.weight"), cfg.rmsNormEps());
     Param head = cfg.tieWordEmbeddings() ? params.get("model.embed_tokens.weight") : params.get("lm_head.weight");
-    this.lmHead = new Linear(head, null, false);
+    this.lmHead = cfg.tieWordEmbeddings() ? new Linear(head, null, false) : projections.create(new Linear(head, null, false));
   }
 
   /** HF names and shapes of every parameter, in checkpoint order. */
@@ -76,6 +86,25 @@ public final class LlamaModel implements CausalLm {
     return s;
   }
 
+  /** The linear modules, for adapter targeting. */
+  public static List<LinearModule> linearModules(LlamaConfig c) {
+    List<LinearModule> out = new ArrayList<>();
+    long hidden = c.hiddenSize(), q = (long) c.numHeads() * c.headDim(), kv = (long) c.numKvHeads() * c.headDim();
+    long inter = c.intermediateSize();
+    for (int i = 0; i < c.numLayers(); i++) {
+      String p = "model.layers." + i + ".";
+      out.add(new LinearModule(p + "self_attn.q_proj", hidden, q, false, false, c.qkvBias()));
+      out.add(new LinearModule(p + "self_attn.k_proj", hidden, kv, false, false, c.qkvBias()));
+      out.add(new LinearModule(p + "self_attn.v_proj", hidden, kv, false, false, c.qkvBias()));
+      out.add(new LinearModule(p + "self_attn.o_proj", q, hidden, false, false, c.outputBias()));
+      out.add(new LinearModule(p + "mlp.gate_proj", hidden, inter, false, false, c.mlpBias()));
+      out.add(new LinearModule(p + "mlp.up_proj", hidden, inter, false, false, c.mlpBias()));
+      out.add(new LinearModule(p + "mlp.down_proj", inter, hidden, false, false, c.mlpBias()));
+    }
+    if (!c.tieWordEmbeddings()) out.add(new LinearModule("lm_head", hidden, c.vocabSize(), false, true, false));
+    return out;
+  }
+
   @Override
   public LlamaConfig config() {
     return cfg;
@@ -95,10 +124,10 @@ public final class LlamaModel implements CausalLm {
   private final class Block {
     final RmsNorm norm1;
     final RmsNorm norm2;
-    final Linear q;
-    final Linear k;
-    final Linear v;
-    final Linear o;
+    final Projection q;
+    final Projection k;
+    final Projection v;
+    final Projection o;
     final SwiGluMlp mlp;
     final CausalSelfAttention attn;
 
@@ -115,8 +144,8 @@ public final class LlamaModel implements CausalLm {
           1.0 / Math.sqrt(cfg.headDim()));
     }
 
-    Linear linear(String prefix) {
-      return new Linear(params.get(prefix + ".weight"), params.find(prefix + ".bias"), false);
+    Projection linear(String prefix) {
+      return projections.create(new Linear(params.get(prefix + ".weight"), params.find(prefix + ".bias"), false));
     }
 
     /** Everything backward needs from one block's forward. */

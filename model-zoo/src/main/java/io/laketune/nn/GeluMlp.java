@@ -13,10 +13,10 @@ public final class GeluMlp {
   private static final double K = Math.sqrt(2.0 / Math.PI);
   private static final double C3 = 0.044715;
 
-  private final Linear fc;
-  private final Linear proj;
+  private final Projection fc;
+  private final Projection proj;
 
-  public GeluMlp(Linear fc, Linear proj) {
+  public GeluMlp(Projection fc, Projection proj) {
     this.fc = fc;
     this.proj = proj;
   }

@@ -10,7 +10,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Shapes: x [N, in], y [N, out]. The forward cache is x itself, which the caller keeps.
  * Backward adds dW and db into the parameter gradients when they are trainable and returns dx.
  */
-public final class Linear {
+public final class Linear implements Projection {
   private final Param weight;
   private final Param bias;
   private final boolean fanInFanOut;
@@ -41,6 +41,13 @@ public final class Linear {
     return weight.shape()[fanInFanOut ? 1 : 0];
   }
 
+  /** The HF module name, e.g. {@code model.layers.0.self_attn.q_proj}. */
+  public String moduleName() {
+    String n = weight.name();
+    return n.endsWith(".weight") ? n.substring(0, n.length() - ".weight".length()) : n;
+  }
+
+  @Override
   public INDArray forward(INDArray x) {
     INDArray y = Nd4j.create(x.dataType(), x.rows(), outFeatures());
     Nd4j.gemm(x, weight.value(), y, false, !fanInFanOut, 1.0, 0.0);
@@ -49,6 +56,7 @@ public final class Linear {
   }
 
   /** Returns dx [N, in]; adds dW, db. */
+  @Override
   public INDArray backward(INDArray dy, INDArray x) {
     INDArray w = weight.value();
     if (weight.trainable()) {

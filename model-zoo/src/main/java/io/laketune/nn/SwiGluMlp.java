@@ -9,11 +9,11 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * <p>Shapes: x [N, C], gate/up outputs [N, I], y [N, C]. Cache: x, g = gate(x), u = up(x).
  */
 public final class SwiGluMlp {
-  private final Linear gate;
-  private final Linear up;
-  private final Linear down;
+  private final Projection gate;
+  private final Projection up;
+  private final Projection down;
 
-  public SwiGluMlp(Linear gate, Linear up, Linear down) {
+  public SwiGluMlp(Projection gate, Projection up, Projection down) {
     this.gate = gate;
     this.up = up;
     this.down = down;

@@ -1,0 +1,124 @@
+package io.laketune.peft;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.laketune.io.DType;
+import io.laketune.io.SafetensorsReader;
+import io.laketune.io.SafetensorsWriter;
+import io.laketune.nn.Param;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * PEFT adapter directories: {@code adapter_config.json} + {@code adapter_model.safetensors} with
+ * PEFT's key names, which HF PEFT and vLLM load unchanged.
+ *
+ * <p>Keys: {@code base_model.model.<module>.lora_A.weight} / {@code lora_B.weight},
+ * {@code <module>.lora_magnitude_vector} (DoRA), biases of adapted modules under
+ * {@code <module>.base_layer.bias}, modules_to_save under their plain names — all with the adapter
+ * name left out, as get_peft_model_state_dict saves them.
+ */
+public final class PeftAdapterFiles {
+  public static final String CONFIG = "adapter_config.json";
+  public static final String WEIGHTS = "adapter_model.safetensors";
+  static final String PREFIX = "base_model.model.";
+
+  private PeftAdapterFiles() {}
+
+  public static LoraConfig readConfig(Path dir) throws IOException {
+    Path file = dir.resolve(CONFIG);
+    if (!Files.isRegularFile(file)) {
+      throw new NoSuchFileException(file.toString(), null, "not a PEFT adapter directory: " + CONFIG + " is missing");
+    }
+    JsonNode json;
+    try {
+      json = new ObjectMapper().readTree(file.toFile());
+    } catch (IOException e) {
+      throw new IOException(file + " is not valid JSON: " + e.getMessage(), e);
+    }
+    return LoraConfig.fromJson(json, file.toString());
+  }
+
+  /** The file key of an internal parameter name. */
+  static String fileKey(LoraModel m, String name) {
+    if (name.endsWith(".bias")) {
+      String module = name.substring(0, name.length() - ".bias".length());
+      if (m.layer(module) != null) return PREFIX + module + ".base_layer.bias";
+    }
+    return PREFIX + name;
+  }
+
+  /** The internal parameter name of a file key. */
+  static String internalName(String key) {
+    String k = key.startsWith(PREFIX) ? key.substring(PREFIX.length()) : key;
+    return k.replace(".base_layer.", ".");
+  }
+
+  public static void readWeights(Path dir, LoraModel m) throws IOException {
+    Path file = dir.resolve(WEIGHTS);
+    if (!Files.isRegularFile(file)) {
+      if (Files.isRegularFile(dir.resolve("adapter_model.bin"))) {
+        throw new IOException(dir + " holds adapter_model.bin: pickles are never loaded; "
+            + "save the adapter with safe_serialization=True (adapter_model.safetensors)");
+      }
+      throw new NoSuchFileException(file.toString(), null, WEIGHTS + " is missing");
+    }
+    Set<String> expected = new HashSet<>(m.trainableNames());
+    try (SafetensorsReader r = SafetensorsReader.open(file)) {
+      List<String> unknown = new ArrayList<>();
+      for (var t : r.tensors()) {
+        String name = internalName(t.name());
+        Param p = m.model().params().find(name);
+        if (p == null || !expected.contains(name)) {
+          unknown.add(t.name());
+          continue;
+        }
+        if (!Arrays.equals(p.shape(), t.shape())) {
+          throw new IOException(file + ": '" + t.name() + "' has shape " + Arrays.toString(t.shape())
+              + " but the adapter config and base model imply " + Arrays.toString(p.shape()));
+        }
+        p.set(r.read(t.name(), p.stored().dataType()));
+        expected.remove(name);
+      }
+      if (!unknown.isEmpty()) {
+        throw new IOException(file + " holds tensors this adapter config does not describe: "
+            + unknown.subList(0, Math.min(5, unknown.size())) + (unknown.stream().anyMatch(k -> k.contains("lora_embedding"))
+                ? " (LoRA on embeddings is not supported)" : "; check adapter_config.json and the base model"));
+      }
+      expected.removeIf(n -> !n.contains(".lora_"));
+      if (!expected.isEmpty()) {
+        throw new IOException(file + " lacks adapter tensors " + expected.stream().limit(5).map(n -> fileKey(m, n)).toList());
+      }
+    }
+  }
+
+  /**
+   * Writes the adapter directory (atomically: into a temporary sibling, then renamed). Weights are
+   * stored as fp32 unless {@code storeAs} says otherwise.
+   */
+  public static void write(LoraModel m, Path dir, DType storeAs) throws IOException {
+    Path parent = dir.toAbsolutePath().getParent();
+    if (parent != null) Files.createDirectories(parent);
+    Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
+    SafetensorsWriter w = new SafetensorsWriter();
+    for (String name : m.trainableNames()) w.add(fileKey(m, name), m.model().params().get(name).stored(), storeAs);
+    w.write(tmp.resolve(WEIGHTS));
+    JsonNode config = m.config().toJson();
+    Files.writeString(tmp.resolve(CONFIG), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(config) + "\n");
+    if (Files.exists(dir)) {
+      try (var s = Files.list(dir)) {
+        if (s.findAny().isPresent()) throw new IOException(dir + " already exists and is not empty; choose a new output directory");
+      }
+      Files.delete(dir);
+    }
+    Files.move(tmp, dir, StandardCopyOption.ATOMIC_MOVE);
+  }
+}
