@@ -76,6 +76,24 @@ public final class ParamStore {
         List.copyOf(names));
   }
 
+  /**
+   * A store whose trainable parameters are {@code own}'s and whose other parameters are borrowed
+   * from {@code shared} (the same objects, so the memory is shared): several adapters over one
+   * base model in memory.
+   */
+  public static ParamStore sharing(ParamStore shared, ParamStore own) {
+    if (shared.computeType != own.computeType) {
+      throw new IllegalArgumentException("stores differ in compute type: " + shared.computeType + " vs " + own.computeType);
+    }
+    Map<String, Param> params = new LinkedHashMap<>();
+    for (Map.Entry<String, Param> e : shared.params.entrySet()) {
+      if (!own.params.containsKey(e.getKey())) params.put(e.getKey(), e.getValue());
+    }
+    params.putAll(own.params);
+    return new ParamStore(own.computeType, Collections.unmodifiableMap(params), own.flatValues, own.flatGrads,
+        own.trainableNames);
+  }
+
   static long numel(long[] shape) {
     long n = 1;
     for (long d : shape) n = Math.multiplyExact(n, d);

@@ -83,7 +83,29 @@ public final class LoraModel {
   public CausalLm build(DataType computeType, DataType frozenStorage) {
     Map<String, long[]> shapes = new LinkedHashMap<>(HfModels.parameterShapes(base));
     shapes.putAll(adapterShapes());
-    ParamStore ps = ParamStore.allocate(shapes, trainable::contains, computeType, frozenStorage);
+    return assemble(ParamStore.allocate(shapes, trainable::contains, computeType, frozenStorage));
+  }
+
+  /**
+   * Loads an adapter directory over a base model already in memory, sharing its frozen weights:
+   * only the adapter's own tensors (and its modules_to_save copies and biases) are allocated.
+   */
+  public static LoraModel attach(CausalLm baseModel, Path adapterDir) throws IOException {
+    LoraModel m = plan(baseModel.config(), PeftAdapterFiles.readConfig(adapterDir));
+    Map<String, long[]> baseShapes = HfModels.parameterShapes(m.base);
+    Map<String, long[]> own = new LinkedHashMap<>();
+    for (String name : m.trainable) own.put(name, baseShapes.containsKey(name) ? baseShapes.get(name) : m.adapterShapes().get(name));
+    DataType type = baseModel.params().computeType();
+    ParamStore ownStore = ParamStore.allocate(own, n -> true, type, type);
+    for (String name : own.keySet()) {
+      if (baseShapes.containsKey(name)) ownStore.get(name).set(baseModel.params().get(name).value());
+    }
+    m.assemble(ParamStore.sharing(baseModel.params(), ownStore));
+    PeftAdapterFiles.readWeights(adapterDir, m);
+    return m;
+  }
+
+  private CausalLm assemble(ParamStore ps) {
     Map<String, LoraTarget> byModule = new HashMap<>();
     for (LoraTarget t : targets) byModule.put(t.module().name(), t);
     ProjectionFactory factory = linear -> wrap(linear, byModule.get(linear.moduleName()), ps);
