@@ -1,15 +1,16 @@
 package io.laketune.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.laketune.model.CausalLm;
-import io.laketune.model.HfModels;
 import io.laketune.model.Loss;
 import io.laketune.model.TokenizedExample;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -35,14 +36,13 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--output", description = "Write {\"loss\", \"perplexity\", \"tokens\"} to this JSON file.")
   Path output;
 
+  @Option(names = "--adapter", description = "PEFT adapter directory over the model; repeat to evaluate several (the base is loaded once).")
+  List<Path> adapters;
+
   @Option(names = "--batch-size", defaultValue = "8", description = "Rows per forward pass (default ${DEFAULT-VALUE}).")
   int batchSize;
 
-  @Override
-  public Integer call() throws Exception {
-    if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
-    CausalLm lm = HfModels.load(model, HfModels.Options.inference());
-    List<TokenizedExample> examples = JsonlExamples.read(data, model, lm.config().vocabSize());
+  private Loss evaluate(CausalLm lm, List<TokenizedExample> examples) {
     Loss total = new Loss(0, 0);
     for (int i = 0; i < examples.size(); i += batchSize) {
       total = total.plus(lm.loss(TokenizedExample.padRight(examples.subList(i, Math.min(examples.size(), i + batchSize)))));
@@ -50,10 +50,30 @@ public final class EvalCommand implements Callable<Integer> {
     if (total.count() == 0) {
       throw new IllegalArgumentException(data + " has no labelled tokens to evaluate (every label is -100, or rows have one token)");
     }
-    ObjectNode result = new ObjectMapper().createObjectNode();
-    result.put("loss", total.mean());
-    result.put("perplexity", Math.exp(total.mean()));
-    result.put("tokens", total.count());
+    return total;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
+    Map<String, CausalLm> models = ModelLoading.load(model, adapters);
+    List<TokenizedExample> examples = JsonlExamples.read(data, model, models.values().iterator().next().config().vocabSize());
+    ObjectMapper mapper = new ObjectMapper();
+    ObjectNode result = null;
+    ArrayNode all = mapper.createArrayNode();
+    for (Map.Entry<String, CausalLm> e : models.entrySet()) {
+      Loss total = evaluate(e.getValue(), examples);
+      result = mapper.createObjectNode();
+      if (adapters != null && !adapters.isEmpty()) result.put("adapter", e.getKey());
+      result.put("loss", total.mean());
+      result.put("perplexity", Math.exp(total.mean()));
+      result.put("tokens", total.count());
+      all.add(result);
+    }
+    if (all.size() > 1) {
+      result = mapper.createObjectNode();
+      result.set("results", all);
+    }
     String json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
     if (output != null) {
       Path parent = output.toAbsolutePath().getParent();

@@ -3,11 +3,11 @@ package io.laketune.cli;
 import io.laketune.generate.Generator;
 import io.laketune.generate.Sampler;
 import io.laketune.model.CausalLm;
-import io.laketune.model.HfModels;
 import io.laketune.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.IntStream;
 import picocli.CommandLine.Command;
@@ -25,6 +25,9 @@ public final class GenerateCommand implements Callable<Integer> {
 
   @Option(names = "--model", required = true, description = "HF checkpoint directory.")
   Path model;
+
+  @Option(names = "--adapter", description = "PEFT adapter directory to apply over the model.")
+  Path adapter;
 
   @Option(names = "--prompt", description = "Prompt text (tokenized with the model's tokenizer, special tokens added).")
   String prompt;
@@ -53,7 +56,7 @@ public final class GenerateCommand implements Callable<Integer> {
       throw new IllegalArgumentException("give exactly one of --prompt TEXT or --prompt-ids 1,2,3");
     }
     Sampler sampler = new Sampler(temperature, topK, topP, seed);
-    CausalLm lm = HfModels.load(model, HfModels.Options.inference());
+    CausalLm lm = ModelLoading.load(model, adapter == null ? List.of() : List.of(adapter)).values().iterator().next();
     PrintWriter out = spec.commandLine().getOut();
     if (promptIds != null) {
       int[] produced = Generator.generate(lm, promptIds, maxNewTokens, sampler, lm.config().eosTokenIds(), null);
