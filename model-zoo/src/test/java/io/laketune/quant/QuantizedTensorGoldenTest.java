@@ -1,0 +1,84 @@
+package io.laketune.quant;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.laketune.io.DType;
+import io.laketune.io.SafetensorsReader;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+
+/**
+ * Java quantise/dequantise against make_quant_fixtures.py's re-statement of bitsandbytes, bit for bit:
+ * packed bytes, absmax, 8-bit absmax codes, nested absmax, offset, and every dequantised float (signed
+ * zeros included), for nf4/fp4 with and without double quantisation on every edge case.
+ */
+class QuantizedTensorGoldenTest {
+
+  @Test
+  void everyCaseAndVariantIsBitExact() throws Exception {
+    List<String> failures = new ArrayList<>();
+    int checked = 0;
+    for (String name : QuantFixtures.CASES) {
+      try (SafetensorsReader r = QuantFixtures.open(name)) {
+        int blocksize = Integer.parseInt(r.metadata().get("blocksize"));
+        DType dtype = r.metadata().get("dtype").equals("bfloat16") ? DType.BF16 : DType.F32;
+        INDArray input = r.read("input");
+        assertEquals(dtype.toNd4j(), input.dataType(), name);
+        for (QuantType type : QuantType.values()) {
+          for (boolean dq : new boolean[] {false, true}) {
+            String v = type.bnbName() + (dq ? "_dq" : "");
+            if (!r.contains(v + ".packed")) continue;
+            QuantizedTensor q = QuantizedTensor.quantize(input, type, blocksize, dq);
+            String at = name + "/" + v;
+            compare(failures, at + ".packed", r.readBytes(v + ".packed"), q.packed());
+            if (dq) {
+              compare(failures, at + ".qabsmax", r.readBytes(v + ".qabsmax"), q.qabsmax());
+              compare(failures, at + ".nested_absmax", QuantFixtures.floats(r, v + ".nested_absmax"), q.nestedAbsmax());
+              compare(failures, at + ".offset", QuantFixtures.floats(r, v + ".offset"), new float[] {q.offset()});
+            } else {
+              compare(failures, at + ".absmax", QuantFixtures.floats(r, v + ".absmax"), q.absmax());
+            }
+            compare(failures, at + ".dequant_absmax", QuantFixtures.floats(r, v + ".dequant_absmax"), q.effectiveAbsmax());
+            INDArray out = q.dequantize();
+            assertArrayEquals(input.shape(), out.shape(), at);
+            compare(failures, at + ".dequant", QuantFixtures.floats(r, v + ".dequant"), out.data().asFloat());
+            checked++;
+          }
+        }
+      }
+    }
+    if (!failures.isEmpty()) fail(String.join("\n", failures));
+    assertEquals(QuantFixtures.CASES.length * 4 - 2, checked, "variants checked");
+  }
+
+  static void compare(List<String> failures, String what, byte[] expected, byte[] actual) {
+    if (expected.length != actual.length) {
+      failures.add(what + ": length " + actual.length + " != " + expected.length);
+      return;
+    }
+    for (int i = 0; i < expected.length; i++) {
+      if (expected[i] != actual[i]) {
+        failures.add(what + "[" + i + "]: " + (actual[i] & 0xFF) + " != expected " + (expected[i] & 0xFF));
+        return;
+      }
+    }
+  }
+
+  static void compare(List<String> failures, String what, float[] expected, float[] actual) {
+    if (expected.length != actual.length) {
+      failures.add(what + ": length " + actual.length + " != " + expected.length);
+      return;
+    }
+    for (int i = 0; i < expected.length; i++) {
+      if (Float.floatToRawIntBits(expected[i]) != Float.floatToRawIntBits(actual[i])) {
+        failures.add(what + "[" + i + "]: " + actual[i] + " != expected " + expected[i]);
+        return;
+      }
+    }
+  }
+}
