@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.laketune.io.DType;
 import io.laketune.io.SafetensorsReader;
+import io.laketune.io.SafetensorsWriter;
 import io.laketune.io.TensorInfo;
 import io.laketune.model.Batch;
 import io.laketune.model.CausalLm;
@@ -126,6 +127,40 @@ class BnbCheckpointTest {
     Path plain = copyWithQuantConfig(Fixtures.dir("llama_bnb_nf4"), null);
     IOException e = assertThrows(IOException.class, () -> HfModels.load(plain, HfModels.Options.inference()));
     assertTrue(e.getMessage().contains("quantization_config"), e.getMessage());
+  }
+
+  @Test
+  void brokenQuantStateIsAnErrorNamingTheKey() throws Exception {
+    String w = "model.layers.1.mlp.up_proj.weight";
+    String[][] cases = {
+      {w + ".absmax", null, w + ".absmax"},
+      {w + ".nested_absmax", "F32:3", w + ".nested_absmax"},
+      {w + ".quant_state.bitsandbytes__nf4", "{\"quant_type\": \"nf4\", \"blocksize\": 48}", "blocksize"},
+      {w, "U8:7", w},
+    };
+    for (String[] c : cases) {
+      Path dir = Files.createTempDirectory(tmp, "broken");
+      Path src = Fixtures.dir("llama_bnb_nf4");
+      Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
+      SafetensorsWriter out = new SafetensorsWriter();
+      try (SafetensorsReader r = SafetensorsReader.open(src.resolve("model.safetensors"))) {
+        for (TensorInfo t : r.tensors()) {
+          if (!t.name().equals(c[0])) {
+            out.addRaw(t.name(), t.dtype(), t.shape(), r.readBytes(t.name()));
+          } else if (c[1] != null && c[1].startsWith("{")) {
+            byte[] json = c[1].getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            out.addRaw(t.name(), DType.U8, new long[] {json.length}, json);
+          } else if (c[1] != null) {
+            DType type = DType.fromSafetensors(c[1].split(":")[0]);
+            int n = Integer.parseInt(c[1].split(":")[1]);
+            out.addRaw(t.name(), type, new long[] {n}, new byte[n * type.size()]);
+          }
+        }
+      }
+      out.write(dir.resolve("model.safetensors"));
+      IOException e = assertThrows(IOException.class, () -> HfModels.load(dir, HfModels.Options.inference()));
+      assertTrue(e.getMessage().contains(c[2]), e.getMessage());
+    }
   }
 
   @Test

@@ -2,6 +2,8 @@ package io.laketune.quant;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import io.laketune.io.DType;
@@ -11,6 +13,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Java quantise/dequantise against make_quant_fixtures.py's re-statement of bitsandbytes, bit for bit:
@@ -54,6 +57,23 @@ class QuantizedTensorGoldenTest {
     }
     if (!failures.isEmpty()) fail(String.join("\n", failures));
     assertEquals(QuantFixtures.CASES.length * 4 - 2, checked, "variants checked");
+  }
+
+  @Test
+  void userErrorsAreClear() {
+    INDArray w = Nd4j.createFromArray(new float[] {0.1f, Float.NaN, 0.3f, 0.4f});
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> QuantizedTensor.quantize(w, QuantType.NF4, 64, false));
+    assertTrue(e.getMessage().contains("element 1 is NaN"), e.getMessage());
+    INDArray ok = Nd4j.rand(DataType.FLOAT, 8, 8);
+    assertThrows(IllegalArgumentException.class, () -> QuantizedTensor.quantize(ok, QuantType.NF4, 48, false));
+    assertThrows(IllegalArgumentException.class, () -> QuantizedTensor.quantize(ok.castTo(DataType.DOUBLE), QuantType.NF4, 64, false));
+    QuantizedTensor q = QuantizedTensor.quantize(ok, QuantType.FP4, 64, true);
+    assertThrows(IllegalArgumentException.class, () -> q.dequantizeInto(Nd4j.create(DataType.FLOAT, 8, 9)));
+    INDArray viaView = Nd4j.create(DataType.FLOAT, 8, 8);
+    q.dequantizeInto(viaView.transpose());
+    assertEquals(0.0, viaView.transpose().sub(q.dequantize()).amaxNumber().doubleValue(), 0.0,
+        "a non-contiguous destination is filled in row-major order of its own shape");
   }
 
   static void compare(List<String> failures, String what, byte[] expected, byte[] actual) {
