@@ -26,7 +26,8 @@ public final class QuantBenchmark {
     long n = w.length();
     System.out.printf("weight [%d, %d] = %,d elements, %d cores%n", rows, cols, n,
         Runtime.getRuntime().availableProcessors());
-    System.out.printf("fp32 copy (INDArray.assign):      %8.1f M elements/s%n", n / best(reps, () -> dst.assign(w)) / 1e6);
+    double copy = n / best(reps, () -> dst.assign(w)) / 1e6;
+    System.out.printf("fp32 copy (INDArray.assign):      %8.1f M elements/s%n", copy);
     for (QuantType type : QuantType.values()) {
       for (boolean dq : new boolean[] {false, true}) {
         String name = type.bnbName() + (dq ? "+dq" : "");

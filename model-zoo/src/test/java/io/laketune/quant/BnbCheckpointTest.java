@@ -50,7 +50,8 @@ class BnbCheckpointTest {
           float[] expected = QuantFixtures.floats(g, "dequant." + p.name());
           float[] got = ((QuantizedTensor) p.packed()).dequantize().data().asFloat();
           for (int i = 0; i < got.length; i++) {
-            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(got[i]), p.name() + "[" + i + "]");
+            assertEquals(Float.floatToRawIntBits(expected[i]), Float.floatToRawIntBits(got[i]),
+                p.name() + "[" + i + "]");
           }
         }
         INDArray logits = m.logits(Fixtures.batch(g));
@@ -69,7 +70,8 @@ class BnbCheckpointTest {
     HfModels.save(m, out, DType.F32, Long.MAX_VALUE, List.of());
     assertSameTensors(Fixtures.dir("llama_bnb_nf4").resolve("model.safetensors"), out.resolve("model.safetensors"));
     ObjectMapper json = new ObjectMapper();
-    assertEquals(json.readTree(Fixtures.dir("llama_bnb_nf4").resolve("config.json").toFile()).get("quantization_config"),
+    Path fixtureConfig = Fixtures.dir("llama_bnb_nf4").resolve("config.json");
+    assertEquals(json.readTree(fixtureConfig.toFile()).get("quantization_config"),
         json.readTree(out.resolve("config.json").toFile()).get("quantization_config"));
 
     CausalLm back = HfModels.load(out, HfModels.Options.inference());

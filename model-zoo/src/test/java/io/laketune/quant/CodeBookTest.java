@@ -32,7 +32,8 @@ class CodeBookTest {
     float[] lut = {0.0f, 0.005208333333f, 0.66666667f, 1.0f, 0.33333333f, 0.5f, 0.16666667f, 0.25f};
     for (int c = 0; c < 16; c++) {
       float sign = 1.0f - 2 * ((c & 0b1000) >> 3);
-      assertEquals(Float.floatToRawIntBits(lut[c & 7] * sign), Float.floatToRawIntBits(QuantType.FP4.decode(c)), "code " + c);
+      assertEquals(Float.floatToRawIntBits(lut[c & 7] * sign), Float.floatToRawIntBits(QuantType.FP4.decode(c)),
+          "code " + c);
     }
   }
 

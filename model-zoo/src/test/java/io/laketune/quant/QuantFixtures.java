@@ -19,7 +19,9 @@ final class QuantFixtures {
   static Path file(String name) {
     try {
       var url = QuantFixtures.class.getResource("/fixtures/quant/" + name + ".safetensors");
-      if (url == null) throw new IllegalStateException("quant fixture '" + name + "' is missing; run make_quant_fixtures.py");
+      if (url == null) {
+        throw new IllegalStateException("quant fixture '" + name + "' is missing; run make_quant_fixtures.py");
+      }
       return Paths.get(url.toURI());
     } catch (URISyntaxException e) {
       throw new IllegalStateException(e);

@@ -46,7 +46,8 @@ class QuantizedTensorGoldenTest {
             } else {
               compare(failures, at + ".absmax", QuantFixtures.floats(r, v + ".absmax"), q.absmax());
             }
-            compare(failures, at + ".dequant_absmax", QuantFixtures.floats(r, v + ".dequant_absmax"), q.effectiveAbsmax());
+            compare(failures, at + ".dequant_absmax", QuantFixtures.floats(r, v + ".dequant_absmax"),
+                q.effectiveAbsmax());
             INDArray out = q.dequantize();
             assertArrayEquals(input.shape(), out.shape(), at);
             compare(failures, at + ".dequant", QuantFixtures.floats(r, v + ".dequant"), out.data().asFloat());
@@ -67,7 +68,8 @@ class QuantizedTensorGoldenTest {
     assertTrue(e.getMessage().contains("element 1 is NaN"), e.getMessage());
     INDArray ok = Nd4j.rand(DataType.FLOAT, 8, 8);
     assertThrows(IllegalArgumentException.class, () -> QuantizedTensor.quantize(ok, QuantType.NF4, 48, false));
-    assertThrows(IllegalArgumentException.class, () -> QuantizedTensor.quantize(ok.castTo(DataType.DOUBLE), QuantType.NF4, 64, false));
+    INDArray f64 = ok.castTo(DataType.DOUBLE);
+    assertThrows(IllegalArgumentException.class, () -> QuantizedTensor.quantize(f64, QuantType.NF4, 64, false));
     QuantizedTensor q = QuantizedTensor.quantize(ok, QuantType.FP4, 64, true);
     assertThrows(IllegalArgumentException.class, () -> q.dequantizeInto(Nd4j.create(DataType.FLOAT, 8, 9)));
     INDArray viaView = Nd4j.create(DataType.FLOAT, 8, 8);
