@@ -43,6 +43,7 @@ _ST_DTYPES = {
     torch.bfloat16: "BF16",
     torch.int64: "I64",
     torch.int32: "I32",
+    torch.uint8: "U8",
 }
 _ST_DTYPES_REV = {v: k for k, v in _ST_DTYPES.items()}
 

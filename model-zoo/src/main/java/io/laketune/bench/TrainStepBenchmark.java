@@ -6,6 +6,9 @@ import io.laketune.model.CausalLm;
 import io.laketune.model.HfModels;
 import io.laketune.model.ModelConfig;
 import io.laketune.nn.Param;
+import io.laketune.peft.LoraConfig;
+import io.laketune.peft.LoraModel;
+import java.util.List;
 import io.laketune.nn.Workspaces;
 import java.util.Random;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -22,31 +25,42 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Run: {@code bin/laketune bench [--batch B --seq T --steps S]}.
  */
 public final class TrainStepBenchmark {
+  /** What is trained: every weight, or LoRA r=16 on all linear modules over a frozen base. */
+  public enum Method { FULL, LORA }
+
   public static void main(String[] args) throws Exception {
     run(args.length > 0 ? Integer.parseInt(args[0]) : 4, args.length > 1 ? Integer.parseInt(args[1]) : 256,
-        args.length > 2 ? Integer.parseInt(args[2]) : 5);
+        args.length > 2 ? Integer.parseInt(args[2]) : 5, args.length > 3 ? Method.valueOf(args[3]) : Method.FULL);
   }
 
-  public static void run(int batch, int seq, int steps) throws Exception {
+  public static void run(int batch, int seq, int steps, Method method) throws Exception {
     String json = """
         {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
          "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
          "tie_word_embeddings":false,"max_position_embeddings":4096}""";
     ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(json), "benchmark config");
-    CausalLm model = HfModels.create(cfg, HfModels.Options.fullTraining());
+    LoraModel lora = method == Method.LORA
+        ? LoraModel.plan(cfg, LoraConfig.of(16, 32, List.of(LoraConfig.ALL_LINEAR))) : null;
+    CausalLm model = lora != null ? lora.build(DataType.FLOAT, DataType.FLOAT) : HfModels.create(cfg, HfModels.Options.fullTraining());
     Nd4j.getRandom().setSeed(1);
-    for (Param p : model.params().all().values()) {
+    for (String name : HfModels.parameterShapes(cfg).keySet()) {
+      Param p = model.params().get(name);
       INDArray v = Nd4j.randn(DataType.FLOAT, p.shape()).muli(0.02);
       if (p.shape().length == 1) v.addi(1.0);
       p.set(v);
     }
+    if (lora != null) lora.initialise(2);
     Random rnd = new Random(1);
     int[][] ids = new int[batch][seq];
     for (int[] row : ids) for (int t = 0; t < seq; t++) row[t] = rnd.nextInt(cfg.vocabSize());
     Batch b = Batch.of(ids, ids);
 
     long matmulParams = model.params().totalCount() - (long) cfg.vocabSize() * cfg.hiddenSize();
-    double flopsPerToken = 6.0 * matmulParams + 12.0 * cfg.numLayers() * cfg.hiddenSize() * seq;
+    // Full: 2N forward + 4N backward (input and weight gradients). LoRA: frozen weights need no weight
+    // gradient, so 4N over the base (the adapter's own FLOPs are counted with 6 per weight).
+    long adapter = lora == null ? 0 : model.params().trainableCount();
+    double flopsPerToken = lora == null ? 6.0 * matmulParams + 12.0 * cfg.numLayers() * cfg.hiddenSize() * seq
+        : 4.0 * (matmulParams - adapter) + 6.0 * adapter + 8.0 * cfg.numLayers() * cfg.hiddenSize() * seq;
     double peak = gemmPeak();
 
     // Two warm-up steps: the first sizes the step workspace, the second allocates it.
@@ -59,8 +73,9 @@ public final class TrainStepBenchmark {
     double seconds = (System.nanoTime() - t0) / 1e9;
     double tokensPerSec = (double) batch * seq * steps / seconds;
     double achieved = tokensPerSec * flopsPerToken;
-    System.out.printf("model: %,d parameters (%,d in matmuls), batch %d x seq %d, fp32, %s threads%n",
-        model.params().totalCount(), matmulParams, batch, seq, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+    System.out.printf("model: %,d parameters (%,d in matmuls), %s, batch %d x seq %d, fp32, %s threads%n",
+        model.params().totalCount(), matmulParams, lora == null ? "full training" : "LoRA r=16 all-linear, " + lora.trainableSummary(),
+        batch, seq, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
     System.out.printf("forward+backward: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s achieved%n",
         seconds / steps, tokensPerSec, achieved / 1e9);
     System.out.printf("step workspace: %,d MB%n",

@@ -172,6 +172,11 @@ public final class HfCheckpointReader implements Closeable {
     return reader(name).read(name, type);
   }
 
+  /** The raw little-endian bytes of {@code name} (under 2 GB), e.g. packed 4-bit weights. */
+  public byte[] readBytes(String name) throws IOException {
+    return reader(name).readBytes(name);
+  }
+
   /** Reads {@code name} into an existing array of the same shape (e.g. a view into a flat buffer). */
   public void readInto(String name, INDArray target) throws IOException {
     reader(name).readInto(name, target);

@@ -58,7 +58,7 @@ public final class HfCheckpointWriter {
   public static void write(
       Path dir, String configJson, LinkedHashMap<String, INDArray> tensors, DType storeAs, long maxShardBytes)
       throws IOException {
-    write(dir, parseConfig(configJson), configJson, tensors, storeAs, maxShardBytes, List.of());
+    write(dir, parseConfig(configJson), configJson, tensors, storeAs, Map.of(), maxShardBytes, List.of());
   }
 
   /** Writes config (pretty-printed) and tensors. */
@@ -79,12 +79,24 @@ public final class HfCheckpointWriter {
       Path dir, JsonNode config, LinkedHashMap<String, INDArray> tensors, DType storeAs, long maxShardBytes,
       List<Path> extraFiles)
       throws IOException {
-    write(dir, config, PRETTY.writeValueAsString(config) + "\n", tensors, storeAs, maxShardBytes, extraFiles);
+    write(dir, config, tensors, storeAs, Map.of(), maxShardBytes, extraFiles);
+  }
+
+  /**
+   * As above, with {@code exactTypes}: tensors stored in the given dtype whatever {@code storeAs} says
+   * (bitsandbytes 4-bit weights keep U8 bytes and F32 scales in a BF16 checkpoint).
+   */
+  public static void write(
+      Path dir, JsonNode config, LinkedHashMap<String, INDArray> tensors, DType storeAs,
+      Map<String, DType> exactTypes, long maxShardBytes, List<Path> extraFiles)
+      throws IOException {
+    write(dir, config, PRETTY.writeValueAsString(config) + "\n", tensors, storeAs, exactTypes, maxShardBytes,
+        extraFiles);
   }
 
   private static void write(
       Path dir, JsonNode config, String configText, LinkedHashMap<String, INDArray> tensors, DType storeAs,
-      long maxShardBytes, List<Path> extraFiles)
+      Map<String, DType> exactTypes, long maxShardBytes, List<Path> extraFiles)
       throws IOException {
     if (!config.isObject()) {
       throw new IllegalArgumentException("config for " + dir + " must be a JSON object.");
@@ -94,7 +106,7 @@ public final class HfCheckpointWriter {
     }
     checkTarget(dir);
     checkExtraFiles(dir, extraFiles);
-    List<SafetensorsWriter> shards = plan(tensors, storeAs, maxShardBytes);
+    List<SafetensorsWriter> shards = plan(tensors, storeAs, exactTypes, maxShardBytes);
     Path absolute = dir.toAbsolutePath();
     Path tmp = absolute.resolveSibling("." + absolute.getFileName() + ".tmp-" + UUID.randomUUID());
     Files.createDirectories(tmp);
@@ -142,14 +154,15 @@ public final class HfCheckpointWriter {
 
   /** Splits tensors in order into shards of at most maxShardBytes (or one oversized tensor each). */
   private static List<SafetensorsWriter> plan(
-      LinkedHashMap<String, INDArray> tensors, DType storeAs, long maxShardBytes) {
+      LinkedHashMap<String, INDArray> tensors, DType storeAs, Map<String, DType> exactTypes, long maxShardBytes) {
     List<SafetensorsWriter> shards = new ArrayList<>();
     SafetensorsWriter current = new SafetensorsWriter();
     shards.add(current);
     long used = 0;
     for (Map.Entry<String, INDArray> e : tensors.entrySet()) {
       INDArray array = e.getValue();
-      DType dtype = array.dataType().isFPType() ? storeAs : DType.fromNd4j(array.dataType());
+      DType dtype = exactTypes.containsKey(e.getKey()) ? exactTypes.get(e.getKey())
+          : array.dataType().isFPType() ? storeAs : DType.fromNd4j(array.dataType());
       long bytes = Math.multiplyExact(array.length(), (long) dtype.size());
       if (used > 0 && used + bytes > maxShardBytes) {
         current = new SafetensorsWriter();

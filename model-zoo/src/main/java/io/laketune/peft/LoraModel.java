@@ -205,7 +205,7 @@ public final class LoraModel {
   }
 
   /** PEFT's initialisation: A kaiming-uniform(a=sqrt 5) or N(0, 1/r), B zero; or PiSSA from the SVD. */
-  void initialise(long seed) {
+  public void initialise(long seed) {
     Nd4j.getRandom().setSeed(seed);
     for (LoraTarget t : targets) {
       Param a = model.params().get(t.aName());

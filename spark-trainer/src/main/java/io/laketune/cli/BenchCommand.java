@@ -18,12 +18,15 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default ${DEFAULT-VALUE}).")
   int steps;
 
+  @Option(names = "--method", defaultValue = "FULL", description = "FULL (default) or LORA (r=16 on all linear modules).")
+  TrainStepBenchmark.Method method;
+
   @Override
   public Integer call() throws Exception {
     if (batch <= 0 || seq <= 1 || steps <= 0) {
       throw new IllegalArgumentException("--batch and --steps must be positive and --seq at least 2");
     }
-    TrainStepBenchmark.run(batch, seq, steps);
+    TrainStepBenchmark.run(batch, seq, steps, method);
     return 0;
   }
 }
