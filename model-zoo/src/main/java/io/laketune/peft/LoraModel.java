@@ -9,6 +9,7 @@ import io.laketune.model.ProjectionFactory;
 import io.laketune.nn.Linear;
 import io.laketune.nn.Param;
 import io.laketune.nn.ParamStore;
+import io.laketune.quant.ModelQuantizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,22 +59,43 @@ public final class LoraModel {
    * from {@code seed}. PiSSA also rewrites the targeted base weights to their residual.
    */
   public static LoraModel create(Path baseDir, LoraConfig lora, DataType frozenStorage, long seed) throws IOException {
+    return create(baseDir, lora, frozenStorage, null, seed);
+  }
+
+  /**
+   * As {@link #create(Path, LoraConfig, DataType, long)}, with the frozen linear weights packed to
+   * 4 bits when {@code quantize} is given (QLoRA). DoRA magnitudes start from the dequantised
+   * weights, as PEFT computes them over a bitsandbytes layer; PiSSA splits the full-precision
+   * weight first and packs its residual.
+   */
+  public static LoraModel create(Path baseDir, LoraConfig lora, DataType frozenStorage,
+      ModelQuantizer.Settings quantize, long seed) throws IOException {
     try (HfCheckpointReader ckpt = HfCheckpointReader.open(baseDir)) {
       LoraModel m = plan(HfModels.config(ckpt), lora);
       m.build(DataType.FLOAT, frozenStorage);
       HfModels.readWeights(ckpt, m.base, m.model.params());
+      boolean pissa = lora.init().equals("pissa");
+      if (!pissa && quantize != null) ModelQuantizer.quantizeFrozenLinears(m.model.params(), quantize);
       m.initialise(seed);
+      if (pissa && quantize != null) ModelQuantizer.quantizeFrozenLinears(m.model.params(), quantize);
       return m;
     }
   }
 
   /** Loads a base checkpoint and a PEFT adapter directory written by PEFT or by {@link #save}. */
   public static LoraModel load(Path baseDir, Path adapterDir, DataType frozenStorage) throws IOException {
+    return load(baseDir, adapterDir, frozenStorage, null);
+  }
+
+  /** As {@link #load(Path, Path, DataType)}, packing the frozen linear weights when asked (QLoRA). */
+  public static LoraModel load(Path baseDir, Path adapterDir, DataType frozenStorage,
+      ModelQuantizer.Settings quantize) throws IOException {
     LoraConfig lora = PeftAdapterFiles.readConfig(adapterDir);
     try (HfCheckpointReader ckpt = HfCheckpointReader.open(baseDir)) {
       LoraModel m = plan(HfModels.config(ckpt), lora);
       m.build(DataType.FLOAT, frozenStorage);
       HfModels.readWeights(ckpt, m.base, m.model.params());
+      if (quantize != null) ModelQuantizer.quantizeFrozenLinears(m.model.params(), quantize);
       PeftAdapterFiles.readWeights(adapterDir, m);
       return m;
     }

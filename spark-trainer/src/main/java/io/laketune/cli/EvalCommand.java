@@ -36,6 +36,8 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--output", description = "Write {\"loss\", \"perplexity\", \"tokens\"} to this JSON file.")
   Path output;
 
+  @picocli.CommandLine.Mixin QuantizeOptions quantize = new QuantizeOptions();
+
   @Option(names = "--adapter", description = "PEFT adapter directory over the model; repeat to evaluate several (the base is loaded once).")
   List<Path> adapters;
 
@@ -56,7 +58,7 @@ public final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
-    Map<String, CausalLm> models = ModelLoading.load(model, adapters);
+    Map<String, CausalLm> models = ModelLoading.load(model, adapters, quantize.settings());
     List<TokenizedExample> examples = JsonlExamples.read(data, model, models.values().iterator().next().config().vocabSize());
     ObjectMapper mapper = new ObjectMapper();
     ObjectNode result = null;

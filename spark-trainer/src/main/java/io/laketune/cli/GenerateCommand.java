@@ -26,6 +26,8 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--model", required = true, description = "HF checkpoint directory.")
   Path model;
 
+  @picocli.CommandLine.Mixin QuantizeOptions quantize = new QuantizeOptions();
+
   @Option(names = "--adapter", description = "PEFT adapter directory to apply over the model.")
   Path adapter;
 
@@ -56,7 +58,7 @@ public final class GenerateCommand implements Callable<Integer> {
       throw new IllegalArgumentException("give exactly one of --prompt TEXT or --prompt-ids 1,2,3");
     }
     Sampler sampler = new Sampler(temperature, topK, topP, seed);
-    CausalLm lm = ModelLoading.load(model, adapter == null ? List.of() : List.of(adapter)).values().iterator().next();
+    CausalLm lm = ModelLoading.load(model, adapter == null ? List.of() : List.of(adapter), quantize.settings()).values().iterator().next();
     PrintWriter out = spec.commandLine().getOut();
     if (promptIds != null) {
       int[] produced = Generator.generate(lm, promptIds, maxNewTokens, sampler, lm.config().eosTokenIds(), null);

@@ -3,6 +3,7 @@ package io.laketune.cli;
 import io.laketune.model.CausalLm;
 import io.laketune.model.HfModels;
 import io.laketune.peft.AdapterSet;
+import io.laketune.quant.ModelQuantizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -14,9 +15,14 @@ import java.util.Map;
 final class ModelLoading {
   private ModelLoading() {}
 
-  /** Models by label: "base" alone without adapters, else one per adapter directory. */
-  static Map<String, CausalLm> load(Path model, List<Path> adapters) throws IOException {
+  /**
+   * Models by label: "base" alone without adapters, else one per adapter directory, all over one
+   * base in memory (its linear weights packed to 4 bits when {@code quantize} is given).
+   */
+  static Map<String, CausalLm> load(Path model, List<Path> adapters, ModelQuantizer.Settings quantize)
+      throws IOException {
     CausalLm base = HfModels.load(model, HfModels.Options.inference());
+    if (quantize != null) ModelQuantizer.quantizeFrozenLinears(base.params(), quantize);
     Map<String, CausalLm> out = new LinkedHashMap<>();
     if (adapters == null || adapters.isEmpty()) {
       out.put("base", base);

@@ -67,6 +67,18 @@ class AdapterCommandsTest {
   }
 
   @Test
+  void evalOverA4BitBase() throws Exception {
+    String model = Fixtures.dir("llama").toString(), data = Fixtures.file("eval-sample.jsonl").toString();
+    JsonNode full = json(EvalCommandTest.cli("eval", "--model", model, "--data", data));
+    JsonNode nf4 = json(EvalCommandTest.cli("eval", "--model", model, "--data", data, "--quantize", "nf4", "--double-quant"));
+    double a = full.get("loss").asDouble(), b = nf4.get("loss").asDouble();
+    assertTrue(a != b && Math.abs(a - b) < 0.1 * a, "4-bit rounding moves the loss a little: " + a + " vs " + b);
+    EvalCommandTest.Run bad = EvalCommandTest.cli("eval", "--model", model, "--data", data, "--quantize", "int3");
+    assertEquals(1, bad.code());
+    assertTrue(bad.err().contains("--quantize must be nf4 or fp4"), bad.err());
+  }
+
+  @Test
   void generateWithAnAdapter() throws Exception {
     Path a = adapter("g", 3);
     EvalCommandTest.Run r = EvalCommandTest.cli("generate", "--model", Fixtures.dir("llama").toString(), "--adapter",
