@@ -90,15 +90,18 @@ public record LoraConfig(int r, double alpha, double dropout, List<String> targe
   }
 
   /** Fields of a PEFT LoraConfig that would change the math and that laketune does not implement. */
-  private static final Map<String, String> UNSUPPORTED = Map.of(
-      "use_qalora", "QA-LoRA",
-      "lora_bias", "LoRA bias on lora_B",
-      "layer_replication", "layer replication",
-      "target_parameters", "LoRA on parameters",
-      "megatron_config", "Megatron parallel layers",
-      "runtime_config", "runtime ephemeral GPU offload",
-      "trainable_token_indices", "trainable token indices",
-      "exclude_modules", "exclude_modules");
+  private static final Map<String, String> UNSUPPORTED = Map.ofEntries(
+      Map.entry("alora_invocation_tokens", "activated LoRA"),
+      Map.entry("use_bdlora", "block-diagonal LoRA"),
+      Map.entry("arrow_config", "Arrow routing"),
+      Map.entry("ensure_weight_tying", "tied adapter weights"),
+      Map.entry("use_qalora", "QA-LoRA"),
+      Map.entry("lora_bias", "LoRA bias on lora_B"),
+      Map.entry("layer_replication", "layer replication"),
+      Map.entry("target_parameters", "LoRA on parameters"),
+      Map.entry("megatron_config", "Megatron parallel layers"),
+      Map.entry("trainable_token_indices", "trainable token indices"),
+      Map.entry("exclude_modules", "exclude_modules"));
 
   /**
    * Reads a PEFT adapter_config.json. Unknown keys are ignored (PEFT adds fields with every

@@ -18,7 +18,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * from the class path and copied into a temporary folder once per JVM.
  */
 public final class Fixtures {
-  private static final List<String> FILES = List.of("config.json", "model.safetensors", "golden.safetensors", "golden_wd0.safetensors");
+  private static final List<String> FILES = List.of("config.json", "model.safetensors", "golden.safetensors", "golden_wd0.safetensors",
+      "adapter_config.json", "adapter_model.safetensors");
   private static final Map<String, Path> DIRS = new HashMap<>();
   private static Path root;
 
