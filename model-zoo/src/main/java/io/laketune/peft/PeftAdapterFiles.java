@@ -111,7 +111,13 @@ public final class PeftAdapterFiles {
     SafetensorsWriter w = new SafetensorsWriter();
     for (String name : m.trainableNames()) w.add(fileKey(m, name), m.model().params().get(name).stored(), storeAs);
     w.write(tmp.resolve(WEIGHTS));
-    JsonNode config = m.config().toJson();
+    com.fasterxml.jackson.databind.node.ObjectNode config = m.config().toJson();
+    if (m.config().targetModules().equals(List.of(LoraConfig.ALL_LINEAR))) {
+      // PEFT saves all-linear expanded to the module names it matched
+      var names = config.putArray("target_modules");
+      m.targets().stream().map(t -> t.module().name().substring(t.module().name().lastIndexOf('.') + 1))
+          .distinct().sorted().forEach(names::add);
+    }
     Files.writeString(tmp.resolve(CONFIG), new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(config) + "\n");
     if (Files.exists(dir)) {
       try (var s = Files.list(dir)) {
