@@ -8,6 +8,7 @@ import io.laketune.model.ModelConfig;
 import io.laketune.nn.Param;
 import io.laketune.peft.LoraConfig;
 import io.laketune.peft.LoraModel;
+import io.laketune.quant.ModelQuantizer;
 import java.util.List;
 import io.laketune.nn.Workspaces;
 import java.util.Random;
@@ -26,7 +27,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class TrainStepBenchmark {
   /** What is trained: every weight, or LoRA r=16 on all linear modules over a frozen base. */
-  public enum Method { FULL, LORA }
+  public enum Method { FULL, LORA, QLORA }
 
   public static void main(String[] args) throws Exception {
     run(args.length > 0 ? Integer.parseInt(args[0]) : 4, args.length > 1 ? Integer.parseInt(args[1]) : 256,
@@ -39,9 +40,10 @@ public final class TrainStepBenchmark {
          "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
          "tie_word_embeddings":false,"max_position_embeddings":4096}""";
     ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(json), "benchmark config");
-    LoraModel lora = method == Method.LORA
+    LoraModel lora = method != Method.FULL
         ? LoraModel.plan(cfg, LoraConfig.of(16, 32, List.of(LoraConfig.ALL_LINEAR))) : null;
-    CausalLm model = lora != null ? lora.build(DataType.FLOAT, DataType.FLOAT) : HfModels.create(cfg, HfModels.Options.fullTraining());
+    CausalLm model = lora == null ? HfModels.create(cfg, HfModels.Options.fullTraining())
+        : lora.build(DataType.FLOAT, method == Method.QLORA ? DataType.BFLOAT16 : DataType.FLOAT);
     Nd4j.getRandom().setSeed(1);
     for (String name : HfModels.parameterShapes(cfg).keySet()) {
       Param p = model.params().get(name);
@@ -49,6 +51,7 @@ public final class TrainStepBenchmark {
       if (p.shape().length == 1) v.addi(1.0);
       p.set(v);
     }
+    if (method == Method.QLORA) ModelQuantizer.quantizeFrozenLinears(model.params(), ModelQuantizer.Settings.qlora());
     if (lora != null) lora.initialise(2);
     Random rnd = new Random(1);
     int[][] ids = new int[batch][seq];
@@ -74,10 +77,14 @@ public final class TrainStepBenchmark {
     double tokensPerSec = (double) batch * seq * steps / seconds;
     double achieved = tokensPerSec * flopsPerToken;
     System.out.printf("model: %,d parameters (%,d in matmuls), %s, batch %d x seq %d, fp32, %s threads%n",
-        model.params().totalCount(), matmulParams, lora == null ? "full training" : "LoRA r=16 all-linear, " + lora.trainableSummary(),
+        model.params().totalCount(), matmulParams, lora == null ? "full training"
+            : (method == Method.QLORA ? "QLoRA (NF4 + double quant, bf16 rest)" : "LoRA") + " r=16 all-linear, " + lora.trainableSummary(),
         batch, seq, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
     System.out.printf("forward+backward: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s achieved%n",
         seconds / steps, tokensPerSec, achieved / 1e9);
+    if (lora != null) {
+      System.out.printf("frozen weights resident: %.4f bytes per parameter%n", ModelQuantizer.bytesPerFrozenParameter(model.params()));
+    }
     System.out.printf("step workspace: %,d MB%n",
         Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(Workspaces.STEP).getCurrentSize() >> 20);
     System.out.printf("fp32 GEMM peak measured here (2048^3 Nd4j.gemm): %.1f GFLOP/s -> MFU %.1f%%%n",

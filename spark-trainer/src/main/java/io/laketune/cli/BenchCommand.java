@@ -18,7 +18,7 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--steps", defaultValue = "5", description = "Timed steps (default ${DEFAULT-VALUE}).")
   int steps;
 
-  @Option(names = "--method", defaultValue = "FULL", description = "FULL (default) or LORA (r=16 on all linear modules).")
+  @Option(names = "--method", defaultValue = "FULL", description = "FULL (default), LORA (r=16 on all linear modules) or QLORA (LoRA over NF4 + double quant).")
   TrainStepBenchmark.Method method;
 
   @Override

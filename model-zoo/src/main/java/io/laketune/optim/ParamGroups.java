@@ -1,0 +1,36 @@
+package io.laketune.optim;
+
+import io.laketune.nn.Param;
+import io.laketune.nn.ParamStore;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * AdamW groups over a store's flat trainable vector: LoRA+ (lora_B learns {@code loraPlusRatio}
+ * times faster than lora_A, Hayou et al. 2024) and no weight decay on biases and norm weights, as
+ * HF Trainer's get_decay_parameter_names leaves them out.
+ */
+public final class ParamGroups {
+  private ParamGroups() {}
+
+  /** @param loraPlusRatio lr multiplier of lora_B; 1 (or 0) = plain AdamW */
+  public static List<AdamW.Group> of(ParamStore ps, double loraPlusRatio) {
+    double ratio = loraPlusRatio > 0 ? loraPlusRatio : 1.0;
+    List<AdamW.Group> groups = new ArrayList<>();
+    long offset = 0;
+    for (String name : ps.trainableNames()) {
+      Param p = ps.get(name);
+      double scale = name.contains(".lora_B.") ? ratio : 1.0;
+      boolean decay = !(name.endsWith(".bias") || p.shape().length == 1);
+      long end = offset + p.length();
+      AdamW.Group last = groups.isEmpty() ? null : groups.get(groups.size() - 1);
+      if (last != null && last.end() == offset && last.lrScale() == scale && last.decay() == decay) {
+        groups.set(groups.size() - 1, new AdamW.Group(last.start(), end, scale, decay));
+      } else {
+        groups.add(new AdamW.Group(offset, end, scale, decay));
+      }
+      offset = end;
+    }
+    return groups;
+  }
+}
