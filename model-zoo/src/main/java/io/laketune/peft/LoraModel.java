@@ -113,17 +113,29 @@ public final class LoraModel {
    * only the adapter's own tensors (and its modules_to_save copies and biases) are allocated.
    */
   public static LoraModel attach(CausalLm baseModel, Path adapterDir) throws IOException {
-    LoraModel m = plan(baseModel.config(), PeftAdapterFiles.readConfig(adapterDir));
-    Map<String, long[]> baseShapes = HfModels.parameterShapes(m.base);
+    LoraModel m = attach(baseModel, PeftAdapterFiles.readConfig(adapterDir));
+    PeftAdapterFiles.readWeights(adapterDir, m);
+    return m;
+  }
+
+  /**
+   * New adapters of {@code lora} over a base model in memory, sharing its frozen weights. Adapter
+   * tensors start at zero and modules_to_save / trained biases at the base's values; the flat
+   * trainable layout is the same as {@link #build}'s, so trainable vectors move between the two.
+   */
+  public static LoraModel attach(CausalLm baseModel, LoraConfig lora) {
+    LoraModel m = plan(baseModel.config(), lora);
+    Map<String, long[]> all = new LinkedHashMap<>(HfModels.parameterShapes(m.base));
+    all.putAll(m.adapterShapes());
     Map<String, long[]> own = new LinkedHashMap<>();
-    for (String name : m.trainable) own.put(name, baseShapes.containsKey(name) ? baseShapes.get(name) : m.adapterShapes().get(name));
+    for (Map.Entry<String, long[]> e : all.entrySet()) if (m.trainable.contains(e.getKey())) own.put(e.getKey(), e.getValue());
     DataType type = baseModel.params().computeType();
     ParamStore ownStore = ParamStore.allocate(own, n -> true, type, type);
     for (String name : own.keySet()) {
-      if (baseShapes.containsKey(name)) ownStore.get(name).set(baseModel.params().get(name).value());
+      Param base = baseModel.params().find(name);
+      if (base != null) ownStore.get(name).set(base.value());
     }
     m.assemble(ParamStore.sharing(baseModel.params(), ownStore));
-    PeftAdapterFiles.readWeights(adapterDir, m);
     return m;
   }
 

@@ -1,0 +1,92 @@
+package io.laketune.train;
+
+import com.typesafe.config.Config;
+import io.laketune.config.ConfigValues;
+import io.laketune.config.RunConfigLoader;
+import io.laketune.optim.LrSchedule;
+import io.laketune.peft.LoraConfig;
+import io.laketune.quant.ModelQuantizer;
+import io.laketune.quant.QuantType;
+import java.io.Serializable;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/** The resolved {@code laketune.train} section (see spark-trainer's reference.conf for every key). */
+public record TrainConfig(String model, String data, String output, Method method, boolean frozenBf16,
+    LoraConfig lora, ModelQuantizer.Settings quantize, int workers, SyncMode syncMode, int localSteps,
+    int aggregationDepth, int microBatch, int accumulation, int epochs, long maxSteps, long seed,
+    Optimizer optimizer, LrSchedule.Kind schedule, long warmupSteps, double warmupRatio, long evalEvery,
+    int earlyStoppingPatience, boolean loadBestAtEnd, long checkpointEvery, int keepLast,
+    boolean stopOnNonFinite, boolean activationCheckpointing, boolean exportMerged, long logEvery,
+    String rendered) implements Serializable {
+
+  public static final String ROOT = "laketune.train";
+
+  public enum Method { FULL, LORA, QLORA }
+
+  public enum SyncMode { GRADIENTS, PARAMETERS }
+
+  public record Optimizer(double lr, double beta1, double beta2, double eps, double weightDecay,
+      double loraPlusRatio, double maxGradNorm) implements Serializable {}
+
+  public static TrainConfig load(Path file, List<String> sets) {
+    return read(new RunConfigLoader(ROOT, List.of("lora.rank_pattern", "lora.alpha_pattern")).load(file, sets));
+  }
+
+  public static TrainConfig parse(Config user, List<String> sets) {
+    return read(new RunConfigLoader(ROOT, List.of("lora.rank_pattern", "lora.alpha_pattern")).layer(user, sets));
+  }
+
+  static TrainConfig read(Config c) {
+    ConfigValues v = new ConfigValues(c, ROOT);
+    Method method = v.choice("method", Method.class);
+    String frozen = v.string("frozen_dtype");
+    if (!frozen.equals("bf16") && !frozen.equals("fp32")) throw v.bad("frozen_dtype", "must be bf16 or fp32, not '" + frozen + "'");
+    LoraConfig lora = null;
+    if (method != Method.FULL) {
+      List<String> targets = v.stringOrList("lora.target_modules");
+      String regex = v.string("lora.regex");
+      Map<String, Integer> ranks = new LinkedHashMap<>();
+      v.numbers("lora.rank_pattern").forEach((k, x) -> ranks.put(k, x.intValue()));
+      try {
+        lora = new LoraConfig((int) v.integer("lora.r", 1, 65536), v.number("lora.alpha", 0, 1e9),
+            v.number("lora.dropout", 0, 0.99), regex != null ? List.of() : targets, regex, v.string("lora.bias"),
+            v.bool("lora.use_rslora"), v.bool("lora.use_dora"), v.string("lora.init"), false,
+            v.stringOrList("lora.modules_to_save"), ranks, v.numbers("lora.alpha_pattern"), null, null);
+      } catch (IllegalArgumentException e) {
+        throw new IllegalArgumentException(ROOT + ".lora: " + e.getMessage(), e);
+      }
+    }
+    QuantType qt = v.choice("quantize.type", QuantType.class);
+    ModelQuantizer.Settings quantize = method == Method.QLORA
+        ? new ModelQuantizer.Settings(qt, 64, v.bool("quantize.double_quant")) : null;
+    String nonFinite = v.string("non_finite");
+    if (!nonFinite.equals("skip") && !nonFinite.equals("stop")) throw v.bad("non_finite", "must be skip or stop, not '" + nonFinite + "'");
+    long maxSteps = v.integer("max_steps", -1, Long.MAX_VALUE);
+    return new TrainConfig(v.required("model", "the base model directory (a Hugging Face checkpoint)"),
+        v.required("data", "the prepared dataset directory (laketune prepare output)"),
+        v.required("output", "the run directory to write checkpoints and metrics to"), method, frozen.equals("bf16"),
+        lora, quantize, (int) v.integer("workers", 1, 100_000), v.choice("sync.mode", SyncMode.class),
+        (int) v.integer("sync.local_steps", 1, 1_000_000), (int) v.integer("sync.aggregation_depth", 1, 16),
+        (int) v.integer("batch.micro_batch_size", 1, 1_000_000), (int) v.integer("batch.gradient_accumulation", 1, 1_000_000),
+        (int) v.integer("epochs", 1, 1_000_000), maxSteps, v.integer("seed", Long.MIN_VALUE, Long.MAX_VALUE),
+        new Optimizer(v.number("optimizer.lr", 0, 10), v.number("optimizer.beta1", 0, 0.999999),
+            v.number("optimizer.beta2", 0, 0.99999999), v.number("optimizer.eps", 0, 1),
+            v.number("optimizer.weight_decay", 0, 10), v.number("optimizer.loraplus_lr_ratio", 0, 1e6),
+            v.number("optimizer.max_grad_norm", 0, 1e12)),
+        v.choice("schedule.type", LrSchedule.Kind.class), v.integer("schedule.warmup_steps", 0, Long.MAX_VALUE),
+        v.number("schedule.warmup_ratio", 0, 1), v.integer("eval.every_steps", 0, Long.MAX_VALUE),
+        (int) v.integer("eval.early_stopping_patience", 0, 1_000_000), v.bool("eval.load_best_at_end"),
+        v.integer("checkpoint.every_steps", 0, Long.MAX_VALUE), (int) v.integer("checkpoint.keep_last", 1, 1_000_000),
+        nonFinite.equals("stop"), v.bool("activation_checkpointing"), v.bool("export_merged"),
+        v.integer("log_every_steps", 1, Long.MAX_VALUE),
+        c.root().render(com.typesafe.config.ConfigRenderOptions.concise().setJson(true)));
+  }
+
+  /** Rows in one optimizer step across all workers. */
+  public long globalBatchRows() {
+    return (long) workers * microBatch * accumulation;
+  }
+}
