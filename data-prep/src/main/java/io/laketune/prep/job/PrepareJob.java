@@ -1,0 +1,244 @@
+package io.laketune.prep.job;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.laketune.prep.config.PrepConfig;
+import io.laketune.prep.format.RecordFormat;
+import io.laketune.prep.read.Chunk;
+import io.laketune.prep.read.ChunkLines;
+import io.laketune.prep.read.InputFile;
+import io.laketune.prep.read.InputFiles;
+import io.laketune.prep.read.LineCounts;
+import io.laketune.prep.split.Shuffle;
+import io.laketune.prep.tokenize.ExampleTokenizer;
+import io.laketune.prep.tokenize.TokenizerCache;
+import io.laketune.prep.write.Manifest;
+import io.laketune.prep.write.ShardSchema;
+import io.laketune.tokenizer.Tokenizer;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.Serializable;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.api.java.JavaPairRDD;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.storage.StorageLevel;
+import scala.Tuple2;
+
+/**
+ * {@code laketune prepare}: JSONL in the data lake → Parquet token shards + manifest.json.
+ *
+ * <pre>
+ * input files ─► chunks ─(1 task each)─► lines ─► Outcome per line (example | rejected | dropped)
+ *   ├─ rejected ─► rejects/part-NNNNN.jsonl              (one file per chunk that has any)
+ *   └─ examples ─► dedup (optional, first in input order wins)
+ *                ─► key (split, shard, seeded order) ─► one partition per shard, sorted
+ *                ─► pack to seq_len ─► train|validation/shard-NNNNN.parquet
+ * manifest.json last, then the staging directory is renamed to the output.
+ * </pre>
+ *
+ * Output bytes never depend on Spark's partitioning, timing or task attempts: shard membership and
+ * order come from content hashes and the seed, file names from shard numbers.
+ */
+public final class PrepareJob {
+
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private PrepareJob() {}
+
+  /**
+   * Runs the job on the given session (local or cluster).
+   *
+   * @param log where progress lines and the summary go
+   * @throws IllegalArgumentException for every problem the user can fix: config, input, too many
+   *     rejects; the message says which and how
+   */
+  public static Manifest run(SparkSession spark, PrepConfig config, PrintStream log) throws IOException {
+    JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+    Configuration hadoop = sc.hadoopConfiguration();
+    HadoopConf conf = new HadoopConf(new Configuration(hadoop));
+
+    Tokenizer tokenizer = TokenizerCache.get(config.tokenizer(), null, hadoop);
+    // Fail here, not in every task, when the tokenizer lacks what the configuration needs.
+    RecordFormat.of(config, tokenizer);
+    new ExampleTokenizer(tokenizer, config);
+    String fingerprint = tokenizer.fingerprint();
+
+    List<InputFile> files = InputFiles.expand(config.input(), hadoop);
+    DatasetDir dir = DatasetDir.create(config.output(), config.overwrite(), hadoop);
+    String staging = dir.staging().toString();
+    try (Progress progress = new Progress(spark.sparkContext(), log, config.progressSeconds())) {
+      Manifest manifest = prepare(sc, config, conf, files, staging, fingerprint, tokenizer, progress, dir);
+      manifest.write(dir.staging(), hadoop);
+      dir.commit();
+      Summary.print(log, manifest, dir.output().toString(), progress.seconds(), sc.defaultParallelism());
+      return manifest;
+    } catch (TooManyRejects e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
+    } catch (RuntimeException | IOException e) {
+      dir.abandon();
+      throw e;
+    }
+  }
+
+  private static Manifest prepare(JavaSparkContext sc, PrepConfig config, HadoopConf conf,
+      List<InputFile> files, String staging, String fingerprint, Tokenizer tokenizer,
+      Progress progress, DatasetDir dir) throws IOException {
+    List<Chunk> chunks = InputFiles.chunks(files, config.splitBytes());
+    if (LineCounts.needed(chunks)) {
+      progress.stage("counting lines");
+      sc.setJobDescription("laketune prepare: count lines of split files");
+      List<Long> counts = sc.parallelize(chunks, chunks.size())
+          .map(chunk -> LineCounts.count(chunk, conf.get())).collect();
+      chunks = LineCounts.number(chunks, counts.stream().mapToLong(Long::longValue).toArray());
+    }
+
+    progress.stage("tokenizing");
+    sc.setJobDescription("laketune prepare: parse, render, tokenize");
+    Progress.Counters counters = progress.counters();
+    long maxBytes = config.length().maxRecordBytes();
+    String location = config.tokenizer();
+    JavaRDD<Outcome> outcomes = sc.parallelize(chunks, chunks.size()).mapPartitions(it -> {
+      Chunk chunk = it.next();
+      RecordProcessor processor =
+          new RecordProcessor(config, TokenizerCache.get(location, fingerprint, conf.get()));
+      return processor.process(chunk, ChunkLines.open(chunk, maxBytes, conf.get()), counters);
+    }).persist(StorageLevel.MEMORY_AND_DISK());
+    try {
+      Tally tally = outcomes.mapPartitions(it -> List.of(Tally.of(it)).iterator()).reduce(Tally::merge);
+
+      progress.stage("writing rejects");
+      sc.setJobDescription("laketune prepare: write rejects");
+      RejectsTask rejectsTask = new RejectsTask(conf, staging);
+      List<RejectsTask.RejectsFile> rejectFiles = new ArrayList<>(outcomes
+          .mapPartitionsWithIndex((i, it) -> {
+            RejectsTask.RejectsFile f = rejectsTask.write(i, it);
+            return (f == null ? List.<RejectsTask.RejectsFile>of() : List.of(f)).iterator();
+          }, true)
+          .collect());
+      rejectFiles.sort(Comparator.comparing(RejectsTask.RejectsFile::path));
+      checkRejects(tally, config, dir);
+
+      JavaRDD<Outcome.Example> examples = outcomes
+          .filter(o -> o instanceof Outcome.Example)
+          .map(o -> (Outcome.Example) o);
+      long duplicates = 0;
+      long truncated = tally.truncated;
+      long[] splitTokens = tally.splitTokens.clone();
+      if (config.dedup()) {
+        progress.stage("removing duplicates");
+        sc.setJobDescription("laketune prepare: dedup");
+        examples = examples
+            .mapToPair(e -> new Tuple2<>(new HashKey(e.hashHi(), e.hashLo()), e))
+            .reduceByKey((a, b) -> a.before(b) ? a : b)
+            .values()
+            .persist(StorageLevel.MEMORY_AND_DISK());
+        Tally kept = examples.mapPartitions(it -> {
+          Tally t = new Tally();
+          it.forEachRemaining(t::add);
+          return List.of(t).iterator();
+        }).fold(new Tally(), Tally::merge);
+        duplicates = tally.examples - kept.examples;
+        truncated = kept.truncated;
+        splitTokens = kept.splitTokens;
+      }
+
+      int trainShards = shards(splitTokens[0], config.shardTokens());
+      int validationShards = shards(splitTokens[1], config.shardTokens());
+      List<Manifest.ShardInfo> shardInfos = List.of();
+      if (trainShards + validationShards > 0) {
+        progress.stage("packing and writing shards");
+        sc.setJobDescription("laketune prepare: shuffle, pack, write shards");
+        long seed = config.seed();
+        ShardTask shardTask = new ShardTask(config, conf, staging, trainShards);
+        JavaPairRDD<ShardKey, Outcome.Example> keyed = examples.mapToPair(e -> {
+          long[] hash = e.hash();
+          int partition = e.validation()
+              ? trainShards + Shuffle.shard(seed, hash, validationShards)
+              : Shuffle.shard(seed, hash, trainShards);
+          return new Tuple2<>(new ShardKey(partition, Shuffle.order(seed, hash), e.file(), e.line()), e);
+        });
+        shardInfos = keyed
+            .repartitionAndSortWithinPartitions(new ShardKey.ByShard(trainShards + validationShards), ShardKey.ORDER)
+            .mapPartitionsWithIndex((p, it) -> List.of(shardTask.write(p, it)).iterator(), true)
+            .collect();
+      }
+      return manifest(config, tokenizer, fingerprint, tally, duplicates, truncated, shardInfos, rejectFiles);
+    } finally {
+      outcomes.unpersist(false);
+    }
+  }
+
+  private static int shards(long tokens, long shardTokens) {
+    return (int) Math.min(Integer.MAX_VALUE / 2, (tokens + shardTokens - 1) / shardTokens);
+  }
+
+  private static void checkRejects(Tally tally, PrepConfig config, DatasetDir dir) {
+    long rejected = tally.rejectedTotal();
+    if (tally.read > 0 && rejected > config.maxRejectFraction() * tally.read) {
+      throw new TooManyRejects(String.format(Locale.ROOT,
+          "%,d of %,d lines (%.2f%%) were rejected, more than rejects.max_fraction = %s allows; "
+              + "see %s/rejects/ for the file, line and reason of each, then fix the input or raise "
+              + "laketune.prep.rejects.max_fraction.",
+          rejected, tally.read, 100.0 * rejected / tally.read, config.maxRejectFraction(), dir.staging()));
+    }
+    if (tally.read == 0) {
+      throw new IllegalArgumentException("laketune.prep.input: the input files hold no lines; nothing to prepare.");
+    }
+  }
+
+  private static Manifest manifest(PrepConfig config, Tokenizer tokenizer, String fingerprint,
+      Tally tally, long duplicates, long truncated, List<Manifest.ShardInfo> shardInfos,
+      List<RejectsTask.RejectsFile> rejectFiles) throws IOException {
+    Map<String, Manifest.SplitInfo> splits = new LinkedHashMap<>();
+    for (String split : List.of("train", "validation")) {
+      List<Manifest.ShardInfo> shards = shardInfos.stream()
+          .filter(s -> s.path().startsWith(split + "/"))
+          .sorted(Comparator.comparing(Manifest.ShardInfo::path))
+          .toList();
+      splits.put(split, new Manifest.SplitInfo(
+          shards.stream().mapToLong(Manifest.ShardInfo::examples).sum(),
+          shards.stream().mapToLong(Manifest.ShardInfo::rows).sum(),
+          shards.stream().mapToLong(Manifest.ShardInfo::tokens).sum(),
+          shards.stream().mapToLong(Manifest.ShardInfo::trainedTokens).sum(),
+          shards));
+    }
+    long kept = splits.values().stream().mapToLong(Manifest.SplitInfo::examples).sum();
+    Integer bos = tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : null;
+    int eos = ExampleTokenizer.eosId(tokenizer);
+    int pad = tokenizer.padId().orElse(eos >= 0 ? eos : 0);
+    JsonNode resolved = JSON.readTree(config.resolvedJson());
+    return new Manifest(
+        ShardSchema.FORMAT,
+        ShardSchema.VERSION,
+        "laketune data-prep",
+        config.length().seqLen(),
+        config.pack().mode().name().toLowerCase(Locale.ROOT),
+        config.labels().trainOn().name().toLowerCase(Locale.ROOT),
+        new Manifest.TokenizerInfo(config.tokenizer(), fingerprint, bos, eos >= 0 ? eos : null, pad),
+        new Manifest.Counts(tally.read, kept, tally.rejectedTotal(), tally.rejected,
+            tally.droppedTotal(), tally.dropped, duplicates, truncated),
+        splits,
+        new Manifest.Rejects(rejectFiles.stream().mapToLong(RejectsTask.RejectsFile::lines).sum(),
+            rejectFiles.stream().map(RejectsTask.RejectsFile::path).toList()),
+        resolved);
+  }
+
+  /** Too many rejects: the staging directory is kept, so the user can read rejects/. */
+  private static final class TooManyRejects extends RuntimeException {
+    TooManyRejects(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  /** The 128-bit content hash as a shuffle key for dedup. */
+  record HashKey(long hi, long lo) implements Serializable {}
+
+}
