@@ -5,7 +5,7 @@ package io.laketune.optim;
  * get_{constant,linear,cosine}_schedule_with_warmup: linear warmup from 0 over {@code warmupSteps},
  * then constant, linear decay to 0, or half a cosine to 0 at {@code totalSteps}.
  */
-public record LrSchedule(Kind kind, double peak, long warmupSteps, long totalSteps) {
+public record LrSchedule(Kind kind, double peak, long warmupSteps, long totalSteps) implements java.io.Serializable {
 
   public enum Kind { CONSTANT, LINEAR, COSINE }
 

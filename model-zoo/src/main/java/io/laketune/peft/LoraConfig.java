@@ -24,7 +24,7 @@ import java.util.Set;
 public record LoraConfig(int r, double alpha, double dropout, List<String> targetModules,
     String targetRegex, String bias, boolean useRslora, boolean useDora, String init,
     boolean fanInFanOut, List<String> modulesToSave, Map<String, Integer> rankPattern,
-    Map<String, Double> alphaPattern, List<Integer> layersToTransform, String baseModel) {
+    Map<String, Double> alphaPattern, List<Integer> layersToTransform, String baseModel) implements java.io.Serializable {
 
   public static final String ALL_LINEAR = "all-linear";
 

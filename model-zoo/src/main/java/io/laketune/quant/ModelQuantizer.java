@@ -26,7 +26,7 @@ public final class ModelQuantizer {
    * @param blocksize weights per absmax, a power of two from 32 to 4096 (bitsandbytes' default: 64)
    * @param doubleQuant also quantise the absmax values to 8 bits (bnb_4bit_use_double_quant)
    */
-  public record Settings(QuantType type, int blocksize, boolean doubleQuant) {
+  public record Settings(QuantType type, int blocksize, boolean doubleQuant) implements java.io.Serializable {
     /** NF4, blocksize 64, double quantisation: the QLoRA paper's setting. */
     public static Settings qlora() {
       return new Settings(QuantType.NF4, 64, true);

@@ -1,0 +1,33 @@
+package io.laketune.train;
+
+import java.io.Serializable;
+
+/**
+ * The treeAggregate accumulator of a gradients-mode round: the sum over workers of gradients of
+ * summed token losses, the loss sum and the labelled-token count (so the driver forms the global
+ * token-weighted mean exactly), and the slowest worker's compute time. The gradient array is made on
+ * first use, so the zero value that Spark ships to every partition is tiny.
+ */
+final class GradientSum implements Serializable {
+  float[] grad;
+  double lossSum;
+  long tokens;
+  long computeMillis;
+
+  GradientSum add(float[] g, double loss, long count, long millis) {
+    if (grad == null) grad = g.clone();
+    else for (int i = 0; i < g.length; i++) grad[i] += g[i];
+    lossSum += loss;
+    tokens += count;
+    computeMillis = Math.max(computeMillis, millis);
+    return this;
+  }
+
+  GradientSum merge(GradientSum o) {
+    if (o.grad != null) add(o.grad, 0, 0, 0);
+    lossSum += o.lossSum;
+    tokens += o.tokens;
+    computeMillis = Math.max(computeMillis, o.computeMillis);
+    return this;
+  }
+}

@@ -1,0 +1,69 @@
+package io.laketune.train;
+
+import io.laketune.model.CausalLm;
+import io.laketune.model.HfModels;
+import io.laketune.peft.LoraModel;
+import io.laketune.quant.ModelQuantizer;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * The JVM-wide model cache of an executor: the frozen base is loaded (and quantised) once and kept
+ * across rounds; tasks borrow a replica — its own trainable parameters over the shared base — and
+ * give it back. Only the trainable vector travels each round.
+ */
+final class Replicas {
+  private static final Map<String, CausalLm> BASES = new ConcurrentHashMap<>();
+  private static final Map<String, ConcurrentLinkedDeque<Replica>> POOLS = new ConcurrentHashMap<>();
+
+  private Replicas() {}
+
+  static Replica borrow(ModelSpec spec) {
+    Replica r = POOLS.computeIfAbsent(spec.key(), k -> new ConcurrentLinkedDeque<>()).pollFirst();
+    return r != null ? r : create(spec);
+  }
+
+  static void release(ModelSpec spec, Replica r) {
+    POOLS.get(spec.key()).addFirst(r);
+  }
+
+  /** Builds a replica; for LoRA its adapter starts at zero and is set from the broadcast. */
+  static Replica create(ModelSpec spec) {
+    Path dir = LocalModelDir.of(spec.model());
+    try {
+      if (spec.method() == TrainConfig.Method.FULL) {
+        CausalLm m = HfModels.load(dir, HfModels.Options.fullTraining());
+        m.setActivationCheckpointing(spec.activationCheckpointing());
+        return new Replica(m, null);
+      }
+      CausalLm base = BASES.computeIfAbsent(spec.baseKey(), k -> loadFrozen(dir, spec));
+      LoraModel lora = LoraModel.attach(base, spec.lora());
+      lora.model().setActivationCheckpointing(spec.activationCheckpointing());
+      return new Replica(lora.model(), lora);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot load the model " + spec.model() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static CausalLm loadFrozen(Path dir, ModelSpec spec) {
+    try {
+      CausalLm base = HfModels.load(dir, new HfModels.Options(DataType.FLOAT,
+          spec.frozenBf16() ? DataType.BFLOAT16 : DataType.FLOAT, n -> false));
+      if (spec.quantize() != null) ModelQuantizer.quantizeFrozenLinears(base.params(), spec.quantize());
+      return base;
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot load the model " + spec.model() + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Drops every cached model (tests; a long-lived JVM switching models). */
+  static void clear() {
+    BASES.clear();
+    POOLS.clear();
+  }
+}

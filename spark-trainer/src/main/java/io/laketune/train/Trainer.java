@@ -1,0 +1,323 @@
+package io.laketune.train;
+
+import io.laketune.io.DType;
+import io.laketune.model.CausalLm;
+import io.laketune.model.HfModels;
+import io.laketune.model.Loss;
+import io.laketune.nn.ParamStore;
+import io.laketune.optim.AdamW;
+import io.laketune.optim.LrSchedule;
+import io.laketune.optim.ParamGroups;
+import io.laketune.peft.LoraModel;
+import io.laketune.peft.PeftAdapterFiles;
+import io.laketune.train.data.RowSource;
+import io.laketune.train.data.StepPlan;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.IntStream;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The training job's driver loop. Each round is one Spark job over {@code workers} partitions:
+ * the trainable parameters are broadcast, every task trains its slice of the step's global batch on
+ * its executor's cached model, and the results are tree-aggregated back. In {@code gradients} mode
+ * the driver then applies one AdamW step to the token-weighted mean gradient (so N workers equal
+ * one process with the same global batch); in {@code parameters} mode workers run local steps and
+ * the driver averages their parameters and moments.
+ */
+public final class Trainer {
+  private final JavaSparkContext sc;
+  private final TrainConfig cfg;
+  private final RowSource train;
+  private final RowSource validation;
+  private final String datasetHash;
+  private final PrintStream log;
+
+  public Trainer(JavaSparkContext sc, TrainConfig cfg, RowSource train, RowSource validation, String datasetHash,
+      PrintStream log) {
+    this.sc = sc;
+    this.cfg = cfg;
+    this.train = train;
+    this.validation = validation;
+    this.datasetHash = datasetHash;
+    this.log = log;
+  }
+
+  /** What a run ended with. */
+  public record Result(long steps, double lastLoss, Double bestEvalLoss, long skippedSteps, List<Map<String, Object>> history) {}
+
+  static AdamW optimizer(TrainConfig cfg, ParamStore ps) {
+    TrainConfig.Optimizer o = cfg.optimizer();
+    return new AdamW(ps.flatValues(), new AdamW.Hyper(o.beta1(), o.beta2(), o.eps(), o.weightDecay()),
+        ParamGroups.of(ps, o.loraPlusRatio()));
+  }
+
+  public Result run() throws IOException {
+    ModelSpec spec = ModelSpec.of(cfg);
+    CheckpointStore store = new CheckpointStore(cfg.output(), sc.hadoopConfiguration());
+    Path baseDir = LocalModelDir.of(cfg.model());
+    LoraModel lora = null;
+    CausalLm master;
+    if (cfg.method() == TrainConfig.Method.FULL) {
+      master = HfModels.load(baseDir, HfModels.Options.fullTraining());
+    } else {
+      lora = LoraModel.create(baseDir, cfg.lora(), cfg.frozenBf16() ? DataType.BFLOAT16 : DataType.FLOAT,
+          cfg.quantize(), cfg.seed());
+      master = lora.model();
+      log.println("laketune train: " + lora.trainableSummary());
+    }
+    INDArray values = master.params().flatValues();
+    AdamW opt = optimizer(cfg, master.params());
+
+    StepPlan plan = new StepPlan(train.open().size(), cfg.workers(), cfg.microBatch(), cfg.accumulation(), cfg.seed());
+    long total = cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * plan.stepsPerEpoch();
+    long warmup = cfg.warmupSteps() > 0 ? cfg.warmupSteps() : (long) Math.ceil(cfg.warmupRatio() * total);
+    LrSchedule schedule = new LrSchedule(cfg.schedule(), cfg.optimizer().lr(), warmup, total);
+    String configHash = sha256(cfg.rendered());
+
+    long step = 0;
+    Double best = null;
+    Long bestStep = null;
+    int badEvals = 0;
+    long skipped = 0;
+    List<Map<String, Object>> history = new ArrayList<>();
+    var latest = store.latest();
+    if (latest.isPresent()) {
+      TrainerState st = store.state(latest.get());
+      if (!st.configHash().equals(configHash) || !st.datasetHash().equals(datasetHash)) {
+        throw new IllegalArgumentException(cfg.output() + " holds checkpoints of a run with a different "
+            + (st.configHash().equals(configHash) ? "dataset" : "config") + "; choose a new output directory to start afresh");
+      }
+      Path local = store.localCopy(latest.get());
+      loadTrainable(master, lora, local);
+      float[][] mv = CheckpointStore.optimizer(local);
+      opt.restore(st.optimizerSteps(), Nd4j.createFromArray(mv[0]), Nd4j.createFromArray(mv[1]));
+      step = st.globalStep();
+      best = st.bestMetric();
+      bestStep = st.bestStep();
+      badEvals = st.evalsWithoutImprovement();
+      skipped = st.skippedSteps();
+      history.addAll(st.logHistory());
+      log.println("laketune train: resuming " + cfg.output() + " from checkpoint step-" + step);
+    }
+
+    int n = cfg.workers();
+    List<Integer> workerIds = IntStream.range(0, n).boxed().toList();
+    long trainableBytes = 4L * values.length();
+    long started = System.currentTimeMillis(), startStep = step;
+    double lastLoss = Double.NaN;
+    boolean stop = false;
+    while (step < total && !stop) {
+      long roundStart = System.currentTimeMillis();
+      long first = step;
+      int k = cfg.syncMode() == TrainConfig.SyncMode.GRADIENTS ? 1 : (int) Math.min(cfg.localSteps(), total - step);
+      double lossMean;
+      long tokens;
+      long computeMs;
+      long syncBytes;
+      Double gradNorm = null;
+      double lr = schedule.at(step);
+      final long s = step;
+      JavaRDD<Integer> rdd = sc.parallelize(workerIds, n);
+      if (k == 1 && cfg.syncMode() == TrainConfig.SyncMode.GRADIENTS) {
+        Broadcast<float[]> bv = sc.broadcast(values.toFloatVector());
+        final RowSource src = train;
+        final long seed = cfg.seed();
+        GradientSum sum = rdd.treeAggregate(new GradientSum(),
+            (acc, w) -> acc.merge(Worker.gradients(spec, src, plan, bv.value(), s, w, seed)),
+            GradientSum::merge, cfg.aggregationDepth());
+        bv.destroy();
+        syncBytes = trainableBytes * (1 + n);
+        tokens = sum.tokens;
+        computeMs = sum.computeMillis;
+        lossMean = sum.lossSum / Math.max(1, sum.tokens);
+        INDArray g = Nd4j.createFromArray(sum.grad);
+        if (sum.tokens > 0) g.divi(sum.tokens);
+        double norm = AdamW.clipGradNorm(g, cfg.optimizer().maxGradNorm());
+        gradNorm = norm;
+        if (!Double.isFinite(lossMean) || !Double.isFinite(norm)) {
+          if (cfg.stopOnNonFinite()) throw new NonFiniteException(step, lossMean, norm);
+          skipped++;
+          log.println("laketune train: step " + step + " skipped: non-finite loss or gradient");
+        } else {
+          opt.step(values, g, lr);
+        }
+      } else {
+        Broadcast<float[]> bv = sc.broadcast(values.toFloatVector());
+        Broadcast<float[]> bm = sc.broadcast(opt.expAvg().toFloatVector());
+        Broadcast<float[]> bs = sc.broadcast(opt.expAvgSq().toFloatVector());
+        final RowSource src = train;
+        final long optSteps = opt.stepCount();
+        final int kk = k;
+        final TrainConfig c = cfg;
+        LocalSum sum = rdd.treeAggregate(new LocalSum(),
+            (acc, w) -> acc.merge(Worker.localSteps(spec, src, plan, bv.value(), bm.value(), bs.value(), optSteps, s, kk, w, c, schedule)),
+            LocalSum::merge, cfg.aggregationDepth());
+        bv.destroy();
+        bm.destroy();
+        bs.destroy();
+        syncBytes = 3 * trainableBytes * (1 + n);
+        tokens = sum.tokens;
+        computeMs = sum.computeMillis;
+        skipped += sum.skipped;
+        lossMean = sum.lossSum / Math.max(1, sum.tokens);
+        float inv = 1.0f / sum.workers;
+        values.assign(Nd4j.createFromArray(sum.values).muli(inv));
+        opt.restore(opt.stepCount() + k, Nd4j.createFromArray(sum.m).muli(inv), Nd4j.createFromArray(sum.v).muli(inv));
+      }
+      step += k;
+      lastLoss = lossMean;
+      long roundMs = System.currentTimeMillis() - roundStart;
+      if (step % cfg.logEvery() == 0 || step == total || k > 1) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("step", step);
+        e.put("epoch", (double) first / plan.stepsPerEpoch());
+        e.put("loss", lossMean);
+        e.put("lr", lr);
+        if (gradNorm != null) e.put("grad_norm", gradNorm);
+        e.put("tokens", tokens);
+        e.put("tokens_per_s", tokens * 1000.0 / Math.max(1, roundMs));
+        e.put("round_ms", roundMs);
+        e.put("sync_ms", Math.max(0, roundMs - computeMs));
+        e.put("sync_bytes", syncBytes);
+        history.add(e);
+        progress(step, total, lossMean, lr, tokens * 1000.0 / Math.max(1, roundMs), roundMs - computeMs, started, startStep);
+      }
+      boolean evalNow = validation != null && (cfg.evalEvery() > 0 && step % cfg.evalEvery() == 0 || step >= total);
+      boolean improved = false;
+      if (evalNow) {
+        Loss ev = evaluate(spec, values.toFloatVector());
+        double evalLoss = ev.mean();
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("step", step);
+        e.put("eval_loss", evalLoss);
+        e.put("eval_perplexity", Math.exp(evalLoss));
+        e.put("eval_tokens", ev.count());
+        history.add(e);
+        log.printf("%nlaketune train: step %d validation loss %.4f (perplexity %.2f)%n", step, evalLoss, Math.exp(evalLoss));
+        if (best == null || evalLoss < best) {
+          best = evalLoss;
+          bestStep = step;
+          badEvals = 0;
+          improved = true;
+        } else if (cfg.earlyStoppingPatience() > 0 && ++badEvals >= cfg.earlyStoppingPatience()) {
+          log.println("laketune train: early stopping at step " + step + " after " + badEvals + " evaluations without improvement");
+          stop = true;
+        }
+      }
+      boolean ckptNow = cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0 || step >= total || stop
+          || improved && cfg.loadBestAtEnd();
+      if (ckptNow) {
+        TrainerState st = new TrainerState(TrainerState.FORMAT_VERSION, step, plan.epochOf(Math.max(0, step - 1)),
+            plan.stepsPerEpoch(), total, cfg.seed(), opt.stepCount(), best, bestStep, badEvals, skipped, configHash,
+            datasetHash, history);
+        saveCheckpoint(store, master, lora, opt, st);
+        store.prune(cfg.keepLast(), bestStep);
+      }
+      writeMetrics(store, history);
+    }
+    log.println();
+    if (cfg.loadBestAtEnd() && bestStep != null && bestStep != step) {
+      loadTrainable(master, lora, store.localCopy(bestStep));
+      log.println("laketune train: loaded the best checkpoint, step-" + bestStep + " (validation loss " + best + ")");
+    }
+    publishFinal(store, master, lora);
+    store.writeFile("loss.png", LossChart.png(history, "laketune " + cfg.method().name().toLowerCase() + " — " + cfg.output()));
+    return new Result(step, lastLoss, best, skipped, history);
+  }
+
+  private Loss evaluate(ModelSpec spec, float[] vals) {
+    Broadcast<float[]> bv = sc.broadcast(vals);
+    final RowSource src = validation;
+    final int n = cfg.workers(), micro = cfg.microBatch();
+    Loss l = sc.parallelize(IntStream.range(0, n).boxed().toList(), n)
+        .map(w -> Worker.evaluate(spec, src, bv.value(), w, n, micro))
+        .reduce(Loss::plus);
+    bv.destroy();
+    return l;
+  }
+
+  private void saveCheckpoint(CheckpointStore store, CausalLm master, LoraModel lora, AdamW opt, TrainerState st)
+      throws IOException {
+    if (!Double.isFinite(master.params().flatValues().sumNumber().doubleValue())) {
+      throw new IllegalStateException("the parameters are not finite at step " + st.globalStep() + "; not writing a checkpoint");
+    }
+    Path tmp = Files.createTempDirectory("laketune-save-");
+    Path dir = tmp.resolve("step");
+    writeModel(master, lora, dir);
+    store.save(st.globalStep(), dir, opt.expAvg().toFloatVector(), opt.expAvgSq().toFloatVector(), st);
+  }
+
+  private void writeModel(CausalLm master, LoraModel lora, Path dir) throws IOException {
+    if (lora != null) PeftAdapterFiles.write(lora, dir, DType.F32);
+    else HfModels.save(master, dir, DType.F32, 5_000_000_000L, sideFiles());
+  }
+
+  private List<Path> sideFiles() {
+    Path base = LocalModelDir.of(cfg.model());
+    List<Path> out = new ArrayList<>();
+    for (String f : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json")) {
+      if (Files.isRegularFile(base.resolve(f))) out.add(base.resolve(f));
+    }
+    return out;
+  }
+
+  private void loadTrainable(CausalLm master, LoraModel lora, Path local) throws IOException {
+    if (lora != null) {
+      PeftAdapterFiles.readWeights(local, lora);
+    } else {
+      CausalLm saved = HfModels.load(local, HfModels.Options.fullTraining());
+      master.params().flatValues().assign(saved.params().flatValues());
+    }
+  }
+
+  private void publishFinal(CheckpointStore store, CausalLm master, LoraModel lora) throws IOException {
+    Path tmp = Files.createTempDirectory("laketune-final-");
+    Path dir = tmp.resolve(lora != null ? "adapter" : "model");
+    writeModel(master, lora, dir);
+    store.publish(dir, "final/" + dir.getFileName());
+    if (lora != null && cfg.exportMerged()) {
+      Path merged = tmp.resolve("merged");
+      HfModels.save(lora.mergedModel(), merged, DType.F32, 5_000_000_000L, sideFiles());
+      store.publish(merged, "final/merged");
+    }
+  }
+
+  private void writeMetrics(CheckpointStore store, List<Map<String, Object>> history) throws IOException {
+    StringBuilder sb = new StringBuilder();
+    for (Map<String, Object> e : history) sb.append(CheckpointStore.JSON.writer().without(
+        com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(e)).append('\n');
+    store.writeFile("metrics.jsonl", sb.toString().getBytes(StandardCharsets.UTF_8));
+  }
+
+  private void progress(long step, long total, double loss, double lr, double tps, long syncMs, long started, long startStep) {
+    long elapsed = System.currentTimeMillis() - started;
+    long done = step - startStep;
+    long eta = done == 0 ? 0 : elapsed * (total - step) / done / 1000;
+    log.printf("\rstep %d/%d | loss %.4f | lr %.2e | %.0f tok/s | sync %d ms | ETA %d:%02d:%02d   ",
+        step, total, loss, lr, tps, syncMs, eta / 3600, eta / 60 % 60, eta % 60);
+    log.flush();
+  }
+
+  static String sha256(String s) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

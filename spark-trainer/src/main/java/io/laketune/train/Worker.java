@@ -1,0 +1,135 @@
+package io.laketune.train;
+
+import io.laketune.model.Batch;
+import io.laketune.model.Loss;
+import io.laketune.optim.AdamW;
+import io.laketune.optim.LrSchedule;
+import io.laketune.optim.ParamGroups;
+import io.laketune.prep.pack.PackedRow;
+import io.laketune.train.data.RowBatches;
+import io.laketune.train.data.RowSource;
+import io.laketune.train.data.Rows;
+import io.laketune.train.data.StepPlan;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.spark.TaskContext;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** What a task does in one round, on the executor. Everything is a function of its arguments. */
+final class Worker {
+  private Worker() {}
+
+  /** Spark conf key of the fault-injection hook: "step:worker" fails that task's first attempt. */
+  static final String FAIL_ONCE = "spark.laketune.test.failOnce";
+
+  static Batch microBatch(Rows rows, StepPlan plan, long step, int globalMicro) {
+    List<PackedRow> list = new ArrayList<>();
+    for (long i : plan.microBatchRows(step, globalMicro)) list.add(rows.row(i));
+    return RowBatches.toBatch(list, rows.seqLen());
+  }
+
+  /** The dropout seed of one global micro-batch: the same whatever the worker count. */
+  static long dropoutSeed(long seed, long step, int globalMicro) {
+    return seed * 0x9E3779B97F4A7C15L + step * 1_000_003L + globalMicro;
+  }
+
+  static void maybeFail(long step, int worker) {
+    TaskContext tc = TaskContext.get();
+    if (tc == null || tc.attemptNumber() > 0) return;
+    String spec = tc.getLocalProperty(FAIL_ONCE);
+    if (spec != null && spec.equals(step + ":" + worker)) {
+      throw new IllegalStateException("injected failure of step " + step + " worker " + worker + " (" + FAIL_ONCE + ")");
+    }
+  }
+
+  /** Gradients of the summed token loss of worker w's micro-batches of one step. */
+  static GradientSum gradients(ModelSpec spec, RowSource source, StepPlan plan, float[] values, long step,
+      int worker, long seed) {
+    long t0 = System.currentTimeMillis();
+    Rows rows = source.open();
+    Replica r = Replicas.borrow(spec);
+    try {
+      r.load(values);
+      Loss total = new Loss(0, 0);
+      for (int a = 0; a < plan.accumulation(); a++) {
+        int j = plan.globalMicroBatch(worker, a);
+        r.train(dropoutSeed(seed, step, j));
+        total = total.plus(r.model.forwardBackward(microBatch(rows, plan, step, j), 1.0));
+      }
+      maybeFail(step, worker);
+      return new GradientSum().add(r.grads(), total.sum(), total.count(), System.currentTimeMillis() - t0);
+    } finally {
+      r.eval();
+      Replicas.release(spec, r);
+    }
+  }
+
+  /**
+   * Local SGD: {@code localSteps} AdamW steps on worker w's share of steps first..first+k-1,
+   * starting from the broadcast parameters and moments.
+   */
+  static LocalSum localSteps(ModelSpec spec, RowSource source, StepPlan plan, float[] values, float[] m, float[] v,
+      long optimizerSteps, long first, int k, int worker, TrainConfig cfg, LrSchedule schedule) {
+    long t0 = System.currentTimeMillis();
+    Rows rows = source.open();
+    Replica r = Replicas.borrow(spec);
+    try {
+      r.load(values);
+      INDArray params = r.model.params().flatValues();
+      AdamW opt = Trainer.optimizer(cfg, r.model.params());
+      opt.restore(optimizerSteps, Nd4j.createFromArray(m), Nd4j.createFromArray(v));
+      double lossSum = 0;
+      long tokens = 0, skipped = 0;
+      for (long step = first; step < first + k; step++) {
+        r.model.params().zeroGrads();
+        Loss loss = new Loss(0, 0);
+        for (int a = 0; a < plan.accumulation(); a++) {
+          int j = plan.globalMicroBatch(worker, a);
+          r.train(dropoutSeed(cfg.seed(), step, j));
+          loss = loss.plus(r.model.forwardBackward(microBatch(rows, plan, step, j), 1.0));
+        }
+        INDArray g = r.model.params().flatGrads();
+        if (loss.count() > 0) g.divi(loss.count());
+        double norm = AdamW.clipGradNorm(g, cfg.optimizer().maxGradNorm());
+        if (!Double.isFinite(loss.sum()) || !Double.isFinite(norm)) {
+          if (cfg.stopOnNonFinite()) throw new NonFiniteException(step, loss.mean(), norm);
+          skipped++;
+          continue;
+        }
+        opt.step(params, g, schedule.at(step));
+        lossSum += loss.sum();
+        tokens += loss.count();
+      }
+      maybeFail(first, worker);
+      return new LocalSum().add(r.values(), opt.expAvg().toFloatVector(), opt.expAvgSq().toFloatVector(), lossSum,
+          tokens, System.currentTimeMillis() - t0, skipped);
+    } finally {
+      r.eval();
+      Replicas.release(spec, r);
+    }
+  }
+
+  /** Loss over validation rows i with i % workers == worker, in micro-batches. */
+  static Loss evaluate(ModelSpec spec, RowSource source, float[] values, int worker, int workers, int micro) {
+    Rows rows = source.open();
+    Replica r = Replicas.borrow(spec);
+    try {
+      r.load(values);
+      r.eval();
+      Loss total = new Loss(0, 0);
+      List<PackedRow> batch = new ArrayList<>();
+      for (long i = worker; i < rows.size(); i += workers) {
+        batch.add(rows.row(i));
+        if (batch.size() == micro) {
+          total = total.plus(r.model.loss(RowBatches.toBatch(batch, rows.seqLen())));
+          batch.clear();
+        }
+      }
+      if (!batch.isEmpty()) total = total.plus(r.model.loss(RowBatches.toBatch(batch, rows.seqLen())));
+      return total;
+    } finally {
+      Replicas.release(spec, r);
+    }
+  }
+}
