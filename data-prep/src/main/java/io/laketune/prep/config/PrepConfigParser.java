@@ -382,11 +382,18 @@ public final class PrepConfigParser {
     }
 
     Map<String, Object> object(String key) {
+      Map<String, Object> values;
       try {
-        return c.getObject(key).unwrapped();
+        values = c.getObject(key).unwrapped();
       } catch (ConfigException e) {
         throw wrong(key, "a section of template variables");
       }
+      for (Map.Entry<String, Object> entry : values.entrySet()) {
+        if (entry.getValue() == null) {
+          throw wrong(key + "." + entry.getKey(), "a string, number, boolean, list or section, not null");
+        }
+      }
+      return values;
     }
   }
 }
