@@ -83,7 +83,7 @@ public final class Trainer {
     INDArray values = master.params().flatValues();
     AdamW opt = optimizer(cfg, master.params());
 
-    StepPlan plan = new StepPlan(train.open().size(), cfg.workers(), cfg.microBatch(), cfg.accumulation(), cfg.seed());
+    StepPlan plan = new StepPlan(train.open().shardRows(), cfg.workers(), cfg.microBatch(), cfg.accumulation(), cfg.seed());
     long total = cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * plan.stepsPerEpoch();
     long warmup = cfg.warmupSteps() > 0 ? cfg.warmupSteps() : (long) Math.ceil(cfg.warmupRatio() * total);
     LrSchedule schedule = new LrSchedule(cfg.schedule(), cfg.optimizer().lr(), warmup, total);

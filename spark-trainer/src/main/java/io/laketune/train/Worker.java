@@ -25,7 +25,8 @@ final class Worker {
 
   static Batch microBatch(Rows rows, StepPlan plan, long step, int globalMicro) {
     List<PackedRow> list = new ArrayList<>();
-    for (long i : plan.microBatchRows(step, globalMicro)) list.add(rows.row(i));
+    int[][] at = plan.microBatchRows(step, globalMicro);
+    for (int i = 0; i < at[0].length; i++) list.add(rows.row(at[0][i], at[1][i]));
     return RowBatches.toBatch(list, rows.seqLen());
   }
 
@@ -110,7 +111,7 @@ final class Worker {
     }
   }
 
-  /** Loss over validation rows i with i % workers == worker, in micro-batches. */
+  /** Loss over the validation rows whose index (shard by shard) is worker modulo workers, in micro-batches. */
   static Loss evaluate(ModelSpec spec, RowSource source, float[] values, int worker, int workers, int micro) {
     Rows rows = source.open();
     Replica r = Replicas.borrow(spec);
@@ -119,11 +120,16 @@ final class Worker {
       r.eval();
       Loss total = new Loss(0, 0);
       List<PackedRow> batch = new ArrayList<>();
-      for (long i = worker; i < rows.size(); i += workers) {
-        batch.add(rows.row(i));
-        if (batch.size() == micro) {
-          total = total.plus(r.model.loss(RowBatches.toBatch(batch, rows.seqLen())));
-          batch.clear();
+      long[] shards = rows.shardRows();
+      long index = 0;
+      for (int sh = 0; sh < shards.length; sh++) {
+        for (int i = 0; i < shards[sh]; i++, index++) {
+          if (index % workers != worker) continue;
+          batch.add(rows.row(sh, i));
+          if (batch.size() == micro) {
+            total = total.plus(r.model.loss(RowBatches.toBatch(batch, rows.seqLen())));
+            batch.clear();
+          }
         }
       }
       if (!batch.isEmpty()) total = total.plus(r.model.loss(RowBatches.toBatch(batch, rows.seqLen())));

@@ -9,9 +9,9 @@ import java.util.SplittableRandom;
  * of shard {@link #shard(long)}. Workers take contiguous ranges of positions, so each reads about
  * 1/N of the shards. The shards already hold examples in a seeded shuffle (the job), so this mixes
  * rows across the whole split. Deterministic in (seed, epoch, split); SplittableRandom's sequence
- * is specified, so it is the same on every JVM.
+ * is specified, so it is the same on every JVM. Not thread-safe (it caches one shard's permutation).
  */
-final class EpochOrder {
+public final class EpochOrder {
 
   private final long seed;
   private final int[] shardOrder;
@@ -22,7 +22,7 @@ final class EpochOrder {
   private int[] cachedPermutation;
 
   /** @param rowsPerShard rows of each shard, in shard number order */
-  EpochOrder(long[] rowsPerShard, long seed, int epoch, String split) {
+  public EpochOrder(long[] rowsPerShard, long seed, int epoch, String split) {
     this.rowsPerShard = rowsPerShard;
     this.seed = Shuffle.mix(Shuffle.mix(seed) ^ Shuffle.mix(epoch + 1L) ^ split.hashCode());
     this.shardOrder = permutation(rowsPerShard.length, this.seed);
@@ -32,17 +32,17 @@ final class EpochOrder {
     }
   }
 
-  long rows() {
+  public long rows() {
     return prefix[prefix.length - 1];
   }
 
   /** Shard of position q. */
-  int shard(long q) {
+  public int shard(long q) {
     return shardOrder[slot(q)];
   }
 
   /** Row within {@link #shard(long)} of position q. */
-  int row(long q) {
+  public int row(long q) {
     int k = slot(q);
     int shard = shardOrder[k];
     if (shard != cachedShard) {

@@ -3,7 +3,7 @@ package io.laketune.train.data;
 import io.laketune.prep.pack.PackedRow;
 import java.util.List;
 
-/** Rows held in the closure itself: small datasets, tests and notebooks. */
+/** Rows held in the closure itself, as one shard: small datasets, tests and notebooks. */
 public record InMemoryRows(String key, List<PackedRow> rows, int seqLen) implements RowSource, Rows {
 
   public InMemoryRows {
@@ -19,12 +19,12 @@ public record InMemoryRows(String key, List<PackedRow> rows, int seqLen) impleme
   }
 
   @Override
-  public long size() {
-    return rows.size();
+  public long[] shardRows() {
+    return new long[] {rows.size()};
   }
 
   @Override
-  public PackedRow row(long index) {
-    return rows.get(Math.toIntExact(index));
+  public PackedRow row(int shard, int index) {
+    return rows.get(index);
   }
 }
