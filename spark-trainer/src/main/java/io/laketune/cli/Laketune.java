@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
     version = "laketune 0.1.0",
     description = "Fine-tune large language models on Spark where the data already lives.",
     subcommands = {CommandLine.HelpCommand.class, PrepareCommand.class, InspectCommand.class,
-        EvalCommand.class, GenerateCommand.class, TokenizeCommand.class, ExportCommand.class, BenchCommand.class})
+        TrainCommand.class, EvalCommand.class, GenerateCommand.class, TokenizeCommand.class, ExportCommand.class,
+        BenchCommand.class})
 public final class Laketune {
 
   public static void main(String[] args) {

@@ -1,0 +1,74 @@
+package io.laketune.cli;
+
+import io.laketune.prep.reader.PreparedDataset;
+import io.laketune.train.TrainConfig;
+import io.laketune.train.Trainer;
+import io.laketune.train.data.PreparedRows;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.SparkSession;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code laketune train --config FILE}: full, LoRA or QLoRA training on a prepared dataset (see
+ * spark-trainer's reference.conf). Under spark-submit it runs on the cluster spark-submit names; on
+ * its own, Spark runs in local mode with one core per worker. Running the same command again resumes
+ * from the run's latest complete checkpoint.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = "Train (full, LoRA, QLoRA) on a prepared dataset: a Spark job; rerun to resume.")
+public final class TrainCommand implements Callable<Integer> {
+
+  @Option(names = "--config", required = true, description = "HOCON run file with a laketune.train section.")
+  Path config;
+
+  @Option(names = "--set", description = "Override a key, e.g. --set optimizer.lr=1e-4 (repeatable).")
+  List<String> sets = new ArrayList<>();
+
+  @Option(names = "--master", description = "Spark master when not run by spark-submit (default local[workers]).")
+  String master;
+
+  @Override
+  public Integer call() throws Exception {
+    TrainConfig cfg = TrainConfig.load(config, sets);
+    PreparedDataset data = PreparedDataset.open(cfg.data(), new Configuration());
+    SparkConf conf = new SparkConf().setAppName("laketune train");
+    if (master != null) conf.setMaster(master);
+    else if (!conf.contains("spark.master")) conf.setMaster("local[" + cfg.workers() + "]");
+    SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+    PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    try {
+      JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+      PreparedRows validation = PreparedRows.has(cfg.data(), "validation") ? new PreparedRows(cfg.data(), "validation") : null;
+      Trainer.Result r = new Trainer(sc, cfg, new PreparedRows(cfg.data(), "train"), validation,
+          manifestHash(cfg.data()), out).run();
+      out.printf("laketune train: %d steps, last training loss %.4f%s%n", r.steps(), r.lastLoss(),
+          r.bestEvalLoss() == null ? "" : String.format(", best validation loss %.4f", r.bestEvalLoss()));
+      out.println("laketune train: " + cfg.output() + "/final holds the "
+          + (cfg.method() == TrainConfig.Method.FULL ? "model" : "adapter") + "; metrics.jsonl and loss.png beside it");
+      if (r.skippedSteps() > 0) out.println("laketune train: " + r.skippedSteps() + " steps were skipped for non-finite values");
+    } finally {
+      spark.stop();
+    }
+    return 0;
+  }
+
+  /** SHA-256 of the dataset's manifest.json: the lineage a checkpoint records. */
+  static String manifestHash(String dir) throws Exception {
+    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir, "manifest.json");
+    try (InputStream in = p.getFileSystem(new Configuration()).open(p)) {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(in.readAllBytes()));
+    }
+  }
+}
