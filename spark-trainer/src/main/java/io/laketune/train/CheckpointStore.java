@@ -130,8 +130,9 @@ final class CheckpointStore {
 
   /** Copies a local directory to {@code <run>/<name>} (replacing it) through a temporary name. */
   void publish(Path local, String name) throws IOException {
-    org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(run, "." + name + ".tmp");
     org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(run, name);
+    org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(target.getParent(), "." + target.getName() + ".tmp");
+    fs.mkdirs(target.getParent());
     fs.delete(tmp, true);
     fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(local.toUri()), tmp);
     fs.delete(target, true);
