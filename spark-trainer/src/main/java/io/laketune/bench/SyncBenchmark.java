@@ -1,0 +1,80 @@
+package io.laketune.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.ConfigFactory;
+import io.laketune.io.DType;
+import io.laketune.model.CausalLm;
+import io.laketune.model.HfModels;
+import io.laketune.model.ModelConfig;
+import io.laketune.nn.Param;
+import io.laketune.prep.pack.PackedRow;
+import io.laketune.train.TrainConfig;
+import io.laketune.train.Trainer;
+import io.laketune.train.data.InMemoryRows;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.apache.spark.SparkConf;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The training job's per-round synchronisation cost and throughput on the core benchmark model
+ * (Llama-shaped, hidden 512, 8 layers, vocab 8192; seq 256), 2 workers in Spark local mode, for
+ * LoRA (r=16, all linear modules) and full training: bytes moved per round (broadcast of the
+ * trainable vector + one gradient vector per worker), round time minus the slowest worker's
+ * compute ("sync ms": broadcast, scheduling, aggregation, the driver's AdamW step), tokens/s.
+ *
+ * <p>Run: {@code java -cp <classpath> io.laketune.bench.SyncBenchmark [steps]}.
+ */
+public final class SyncBenchmark {
+  public static void main(String[] args) throws Exception {
+    int steps = args.length > 0 ? Integer.parseInt(args[0]) : 4;
+    Path work = Files.createTempDirectory("laketune-sync-bench");
+    Path model = work.resolve("model");
+    String json = """
+        {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
+         "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
+         "tie_word_embeddings":false,"max_position_embeddings":4096}""";
+    ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(json), "benchmark config");
+    CausalLm m = HfModels.create(cfg, HfModels.Options.inference());
+    Nd4j.getRandom().setSeed(1);
+    for (Param p : m.params().all().values()) p.set(Nd4j.randn(DataType.FLOAT, p.shape()).muli(0.02).addi(p.shape().length == 1 ? 1 : 0));
+    HfModels.save(m, model, DType.F32, Long.MAX_VALUE, List.of());
+    Random rnd = new Random(2);
+    List<PackedRow> rows = new ArrayList<>();
+    for (int r = 0; r < 64; r++) {
+      int[] ids = new int[256];
+      for (int t = 0; t < ids.length; t++) ids[t] = rnd.nextInt(8192);
+      rows.add(new PackedRow(ids, ids.clone(), new int[] {256}));
+    }
+    InMemoryRows data = new InMemoryRows("bench", rows, 256);
+    JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("laketune sync benchmark")
+        .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1"));
+    sc.setLogLevel("WARN");
+    try {
+      for (String method : new String[] {"lora", "full"}) {
+        String hocon = "laketune.train { model = \"" + model + "\", data = \"in-memory\", output = \"" + work.resolve("run-" + method)
+            + "\", method = " + method + ", frozen_dtype = fp32, lora { r = 16, alpha = 32, dropout = 0.0, target_modules = all-linear }, "
+            + "workers = 2, batch.micro_batch_size = 2, max_steps = " + steps + ", optimizer.lr = 1e-4 }";
+        TrainConfig tc = TrainConfig.parse(ConfigFactory.parseString(hocon), List.of());
+        Trainer.Result r = new Trainer(sc, tc, data, null, "bench", new PrintStream(System.err, true)).run();
+        // the first round loads the model on the workers: report the others
+        List<Map<String, Object>> rounds = r.history().stream().filter(e -> e.containsKey("sync_ms")).skip(1).toList();
+        double sync = rounds.stream().mapToDouble(e -> ((Number) e.get("sync_ms")).doubleValue()).average().orElse(0);
+        double round = rounds.stream().mapToDouble(e -> ((Number) e.get("round_ms")).doubleValue()).average().orElse(0);
+        double tps = rounds.stream().mapToDouble(e -> ((Number) e.get("tokens_per_s")).doubleValue()).average().orElse(0);
+        long bytes = ((Number) rounds.get(0).get("sync_bytes")).longValue();
+        System.out.printf("%-4s: %,d bytes moved per round (%.1f MB), sync %.0f ms of a %.0f ms round, %.0f tokens/s (2 workers, batch 2x2x256)%n",
+            method, bytes, bytes / 1e6, sync, round, tps);
+      }
+    } finally {
+      sc.stop();
+    }
+  }
+}
