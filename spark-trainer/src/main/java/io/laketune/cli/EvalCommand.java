@@ -30,8 +30,15 @@ public final class EvalCommand implements Callable<Integer> {
   Path model;
 
   @Option(names = "--data", required = true,
-      description = "JSONL: {\"input_ids\":[...],\"labels\":[...]} (labels optional, -100 = ignored) or {\"text\":...}.")
-  Path data;
+      description = "JSONL: {\"input_ids\":[...],\"labels\":[...]} (labels optional, -100 = ignored) or {\"text\":...};"
+          + " or a dataset made by laketune prepare (a directory with manifest.json, any Hadoop FS), evaluated as a Spark job.")
+  String data;
+
+  @Option(names = "--split", description = "Split of a prepared dataset (default: validation, else train).")
+  String split;
+
+  @Option(names = "--workers", defaultValue = "2", description = "Spark tasks for a prepared dataset (default ${DEFAULT-VALUE}).")
+  int workers;
 
   @Option(names = "--output", description = "Write {\"loss\", \"perplexity\", \"tokens\"} to this JSON file.")
   Path output;
@@ -43,6 +50,49 @@ public final class EvalCommand implements Callable<Integer> {
 
   @Option(names = "--batch-size", defaultValue = "8", description = "Rows per forward pass (default ${DEFAULT-VALUE}).")
   int batchSize;
+
+  static boolean isPreparedDataset(String data) throws java.io.IOException {
+    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(data, "manifest.json");
+    return p.getFileSystem(new org.apache.hadoop.conf.Configuration()).exists(p);
+  }
+
+  /** A prepared dataset's split, evaluated by a Spark job (local mode unless spark-submit named a cluster). */
+  private Integer evalDataset() throws Exception {
+    if (adapters != null && adapters.size() > 1) throw new IllegalArgumentException("give at most one --adapter with a prepared dataset");
+    if (workers <= 0) throw new IllegalArgumentException("--workers must be positive, got " + workers);
+    String s = split != null ? split : io.laketune.train.data.PreparedRows.has(data, "validation") ? "validation" : "train";
+    org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf().setAppName("laketune eval");
+    if (!conf.contains("spark.master")) conf.setMaster("local[" + workers + "]");
+    org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().config(conf).getOrCreate();
+    Loss total;
+    try {
+      total = io.laketune.train.DatasetEval.run(
+          org.apache.spark.api.java.JavaSparkContext.fromSparkContext(spark.sparkContext()), model.toString(),
+          adapters == null || adapters.isEmpty() ? null : adapters.get(0), quantize.settings(), data, s, workers, batchSize);
+    } finally {
+      spark.stop();
+    }
+    if (total.count() == 0) throw new IllegalArgumentException(data + " split " + s + " has no labelled tokens to evaluate");
+    ObjectNode result = new ObjectMapper().createObjectNode();
+    result.put("split", s);
+    result.put("loss", total.mean());
+    result.put("perplexity", Math.exp(total.mean()));
+    result.put("tokens", total.count());
+    write(result);
+    return 0;
+  }
+
+  private void write(ObjectNode result) throws java.io.IOException {
+    String json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
+    if (output != null) {
+      Path parent = output.toAbsolutePath().getParent();
+      if (parent != null) Files.createDirectories(parent);
+      Files.writeString(output, json + "\n");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    out.println(json);
+    out.flush();
+  }
 
   private Loss evaluate(CausalLm lm, List<TokenizedExample> examples) {
     Loss total = new Loss(0, 0);
@@ -58,8 +108,10 @@ public final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (batchSize <= 0) throw new IllegalArgumentException("--batch-size must be positive, got " + batchSize);
+    if (isPreparedDataset(data)) return evalDataset();
+    Path file = Path.of(data);
     Map<String, CausalLm> models = ModelLoading.load(model, adapters, quantize.settings());
-    List<TokenizedExample> examples = JsonlExamples.read(data, model, models.values().iterator().next().config().vocabSize());
+    List<TokenizedExample> examples = JsonlExamples.read(file, model, models.values().iterator().next().config().vocabSize());
     ObjectMapper mapper = new ObjectMapper();
     ObjectNode result = null;
     ArrayNode all = mapper.createArrayNode();
@@ -76,15 +128,7 @@ public final class EvalCommand implements Callable<Integer> {
       result = mapper.createObjectNode();
       result.set("results", all);
     }
-    String json = new ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(result);
-    if (output != null) {
-      Path parent = output.toAbsolutePath().getParent();
-      if (parent != null) Files.createDirectories(parent);
-      Files.writeString(output, json + "\n");
-    }
-    PrintWriter out = spec.commandLine().getOut();
-    out.println(json);
-    out.flush();
+    write(result);
     return 0;
   }
 }
