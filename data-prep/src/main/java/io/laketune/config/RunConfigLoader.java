@@ -21,14 +21,21 @@ import java.util.Map;
 public final class RunConfigLoader {
   private final String root;
   private final List<String> freeForm;
+  private final String referenceName;
 
   /**
    * @param root the section, e.g. {@code laketune.train}
    * @param freeForm sub-sections whose keys are free (passed through, e.g. rank patterns)
    */
   public RunConfigLoader(String root, List<String> freeForm) {
+    this(root, freeForm, "reference.conf");
+  }
+
+  /** @param referenceName how messages name the reference file, e.g. "data-prep's reference.conf" */
+  public RunConfigLoader(String root, List<String> freeForm, String referenceName) {
     this.root = root;
     this.freeForm = List.copyOf(freeForm);
+    this.referenceName = referenceName;
   }
 
   public Config load(Path file, List<String> sets) {
@@ -63,7 +70,9 @@ public final class RunConfigLoader {
 
   private Config parseSet(String set) {
     int eq = set.indexOf('=');
-    if (eq <= 0) throw new IllegalArgumentException("--set " + set + " is not KEY=VALUE; write for example --set seed=7.");
+    if (eq <= 0) {
+      throw new IllegalArgumentException("--set " + set + " is not KEY=VALUE; write for example --set seed=7.");
+    }
     String key = set.substring(0, eq).trim();
     String path = key.startsWith("laketune.") ? key : root + "." + key;
     try {
@@ -79,8 +88,10 @@ public final class RunConfigLoader {
       String path = entry.getKey();
       if (freeForm.stream().anyMatch(p -> path.startsWith(p + "."))) continue;
       if (!reference.hasPathOrNull(path)) {
-        throw new IllegalArgumentException("Unknown key " + root + "." + path + " (" + where(entry.getValue())
-            + "); every key is listed with its default in reference.conf" + suggestion(path, reference) + ".");
+        String parent = sectionOf(path, reference);
+        throw new IllegalArgumentException("Unknown key " + root + "." + path + " (" + where(entry.getValue()) + "); "
+            + (parent == null ? "" : parent + " ") + "every key is listed with its default in " + referenceName
+            + suggestion(path, reference) + ".");
       }
       ConfigValue expected = reference.getValue(path);
       if (expected.valueType() == ConfigValueType.OBJECT && !freeForm.contains(path)) {
@@ -93,14 +104,26 @@ public final class RunConfigLoader {
       if (expected != null && expected.valueType() == ConfigValueType.OBJECT
           && entry.getValue().valueType() != ConfigValueType.OBJECT && !freeForm.contains(entry.getKey())) {
         throw new IllegalArgumentException(root + "." + entry.getKey() + " (" + where(entry.getValue())
-            + ") is a section, not a value: set its keys (" + String.join(", ", ((ConfigObject) expected).keySet()) + ").");
+            + ") is a section, not a value: set its keys (" + String.join(", ", ((ConfigObject) expected).keySet())
+            + "), for example " + root + "." + entry.getKey() + "." + ((ConfigObject) expected).keySet().iterator().next() + ".");
       }
     }
   }
 
-  static String where(ConfigValue v) {
-    var o = v.origin();
-    return o.lineNumber() > 0 ? o.description() : o.description();
+  /** Where a value was set: file and line, --set, or a system property. */
+  public static String where(ConfigValue v) {
+    String description = v.origin().description();
+    return description == null ? "unknown origin" : description;
+  }
+
+  private String sectionOf(String path, Config reference) {
+    int dot = path.lastIndexOf('.');
+    if (dot < 0) return null;
+    String parent = path.substring(0, dot);
+    if (reference.hasPath(parent) && reference.getValue(parent).valueType() == ConfigValueType.OBJECT) {
+      return root + "." + parent + " has " + String.join(", ", reference.getObject(parent).keySet()) + ";";
+    }
+    return null;
   }
 
   private static String suggestion(String path, Config reference) {

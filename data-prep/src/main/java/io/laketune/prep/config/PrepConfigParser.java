@@ -2,10 +2,8 @@ package io.laketune.prep.config;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
 import com.typesafe.config.ConfigList;
-import com.typesafe.config.ConfigObject;
-import com.typesafe.config.ConfigParseOptions;
+import io.laketune.config.RunConfigLoader;
 import com.typesafe.config.ConfigRenderOptions;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
@@ -15,7 +13,6 @@ import io.laketune.prep.config.PrepConfig.FormatType;
 import io.laketune.prep.config.PrepConfig.LengthPolicy;
 import io.laketune.prep.config.PrepConfig.PackMode;
 import io.laketune.prep.config.PrepConfig.TrainOn;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -48,145 +45,16 @@ public final class PrepConfigParser {
    *     "laketune."
    */
   public static PrepConfig load(Path file, List<String> sets) {
-    if (!Files.isRegularFile(file)) {
-      throw new IllegalArgumentException(
-          "The config file " + file + " does not exist; pass a HOCON run file to --config.");
-    }
-    Config user;
-    try {
-      user = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false));
-    } catch (ConfigException e) {
-      throw new IllegalArgumentException(
-          "The config file " + file + " is not valid HOCON: " + e.getMessage(), e);
-    }
-    return parse(user, sets);
+    return read(loader().load(file, sets));
   }
 
   /** Parses an already-read run file (tests, notebooks); see {@link #load}. */
   public static PrepConfig parse(Config user, List<String> sets) {
-    Config overrides = ConfigFactory.empty();
-    for (String set : sets) {
-      overrides = parseSet(set).withFallback(overrides);
-    }
-    Config system = ConfigFactory.systemProperties();
-    system = system.hasPath(ROOT) ? system.withOnlyPath(ROOT) : ConfigFactory.empty();
-    Config reference = ConfigFactory.parseResources(
-        PrepConfigParser.class.getClassLoader(), "reference.conf");
-    if (!reference.hasPath(ROOT)) {
-      throw new IllegalStateException("data-prep's reference.conf has no " + ROOT + " section");
-    }
-    Config referenceSection = reference.getConfig(ROOT);
-    for (Config layer : List.of(user, system, overrides)) {
-      if (layer.hasPath(ROOT)) {
-        checkKeys(layer.getConfig(ROOT), referenceSection);
-      }
-    }
-    Config merged;
-    try {
-      merged =
-          overrides.withFallback(system).withFallback(user).withFallback(reference).resolve();
-    } catch (ConfigException e) {
-      throw new IllegalArgumentException("The configuration cannot be resolved: " + e.getMessage(), e);
-    }
-    return read(merged.getConfig(ROOT));
+    return read(loader().layer(user, sets));
   }
 
-  private static Config parseSet(String set) {
-    int eq = set.indexOf('=');
-    if (eq <= 0) {
-      throw new IllegalArgumentException(
-          "--set " + set + " is not KEY=VALUE; write for example --set length.seq_len=4096.");
-    }
-    String key = set.substring(0, eq).trim();
-    String path = key.startsWith("laketune.") ? key : ROOT + "." + key;
-    try {
-      return ConfigFactory.parseString(path + " = " + set.substring(eq + 1),
-          ConfigParseOptions.defaults().setOriginDescription("--set " + key));
-    } catch (ConfigException e) {
-      throw new IllegalArgumentException(
-          "--set " + set + " has a value that is not valid HOCON: " + e.getMessage(), e);
-    }
-  }
-
-  /** Every leaf the user wrote must exist in reference.conf, and be a section where it is one. */
-  private static void checkKeys(Config section, Config reference) {
-    for (Map.Entry<String, ConfigValue> entry : section.entrySet()) {
-      String path = entry.getKey();
-      if (FREE_FORM.stream().anyMatch(p -> path.startsWith(p + "."))) {
-        continue;
-      }
-      if (!reference.hasPathOrNull(path)) {
-        String parent = sectionOf(path, reference);
-        throw new IllegalArgumentException(
-            "Unknown key " + ROOT + "." + path + " (" + where(entry.getValue()) + "); "
-                + (parent == null ? "" : parent + " ")
-                + "every key is listed with its default in data-prep's reference.conf"
-                + suggestion(path, reference) + ".");
-      }
-      ConfigValue expected = reference.getValue(path);
-      if (expected.valueType() == ConfigValueType.OBJECT) {
-        throw new IllegalArgumentException(
-            ROOT + "." + path + " (" + where(entry.getValue()) + ") is a section, not a value: set "
-                + "its keys (" + String.join(", ", ((ConfigObject) expected).keySet()) + ").");
-      }
-    }
-    // A value where a section belongs (format = chat) hides the section's keys.
-    for (Map.Entry<String, ConfigValue> entry : section.root().entrySet()) {
-      ConfigValue expected = reference.root().get(entry.getKey());
-      if (expected != null && expected.valueType() == ConfigValueType.OBJECT
-          && entry.getValue().valueType() != ConfigValueType.OBJECT) {
-        throw new IllegalArgumentException(
-            ROOT + "." + entry.getKey() + " (" + where(entry.getValue()) + ") is a section, not a "
-                + "value: set its keys (" + String.join(", ", ((ConfigObject) expected).keySet())
-                + "), for example " + ROOT + "." + entry.getKey() + "."
-                + ((ConfigObject) expected).keySet().iterator().next() + ".");
-      }
-    }
-  }
-
-  private static String sectionOf(String path, Config reference) {
-    int dot = path.lastIndexOf('.');
-    if (dot < 0) {
-      return null;
-    }
-    String parent = path.substring(0, dot);
-    if (reference.hasPath(parent) && reference.getValue(parent).valueType() == ConfigValueType.OBJECT) {
-      return ROOT + "." + parent + " has " + String.join(", ", reference.getObject(parent).keySet()) + ";";
-    }
-    return null;
-  }
-
-  private static String suggestion(String path, Config reference) {
-    String best = null;
-    int bestDistance = Integer.MAX_VALUE;
-    for (Map.Entry<String, ConfigValue> entry : reference.entrySet()) {
-      int d = distance(path, entry.getKey());
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = entry.getKey();
-      }
-    }
-    return best != null && bestDistance <= Math.max(2, path.length() / 4)
-        ? " (did you mean " + best + "?)" : "";
-  }
-
-  private static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
+  private static RunConfigLoader loader() {
+    return new RunConfigLoader(ROOT, FREE_FORM, "data-prep's reference.conf");
   }
 
   private static PrepConfig read(Config c) {
@@ -249,8 +117,7 @@ public final class PrepConfigParser {
   }
 
   private static String where(ConfigValue value) {
-    String description = value.origin().description();
-    return description == null ? "unknown origin" : description;
+    return RunConfigLoader.where(value);
   }
 
   /** Typed getters whose errors name the key, its origin and what is allowed. */
