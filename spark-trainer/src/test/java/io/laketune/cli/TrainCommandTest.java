@@ -77,6 +77,26 @@ class TrainCommandTest {
     assertTrue(tuned.get("loss").asDouble() < base.get("loss").asDouble(),
         "training lowers the held-out loss: " + base.get("loss") + " -> " + tuned.get("loss"));
 
+    // the same main class under spark-submit (SparkSubmit's own main, client mode): the master comes from it
+    Path jar = dir.resolve("app.jar");
+    try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), new java.util.jar.Manifest())) {
+      out.flush();
+    }
+    List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g"));
+    for (String opt : System.getProperty("laketune.test.sparkJavaOptions", "").split(" ")) if (!opt.isBlank()) cmd.add(opt);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "org.apache.spark.deploy.SparkSubmit",
+        "--master", "local[2]", "--conf", "spark.driver.host=127.0.0.1", "--conf", "spark.ui.enabled=false",
+        "--class", "io.laketune.cli.Laketune", jar.toString(),
+        "train", "--config", dir.resolve("train.conf").toString(), "--set", "output=\"" + dir.resolve("submitted") + "\"",
+        "--set", "max_steps=2"));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("submit.log").toFile());
+    pb.environment().put("OPT_OUT_TRACKING", "true");
+    Process p = pb.start();
+    assertTrue(p.waitFor(300, java.util.concurrent.TimeUnit.SECONDS), "spark-submit finished");
+    assertEquals(0, p.exitValue(), Files.readString(dir.resolve("submit.log")));
+    assertTrue(Files.readString(dir.resolve("submit.log")).contains("laketune train: 2 steps"));
+    assertTrue(Files.exists(dir.resolve("submitted/final/adapter/adapter_model.safetensors")));
+
     EvalCommandTest.Run bad = EvalCommandTest.cli("train", "--config", dir.resolve("train.conf").toString(), "--set", "optimiser.lr=1");
     assertEquals(1, bad.code());
     assertTrue(bad.err().contains("laketune.train.optimiser.lr") && bad.err().contains("did you mean optimizer.lr"), bad.err());
