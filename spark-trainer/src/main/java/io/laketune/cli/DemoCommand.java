@@ -181,8 +181,10 @@ public final class DemoCommand implements Callable<Integer> {
     out.println("    bin/laketune eval --model " + rel + "/model --adapter " + rel + "/run/final/adapter --data " + rel
         + "/validation.jsonl");
     out.println("    bin/laketune generate --model " + rel + "/model --adapter " + rel + "/run/final/adapter --prompt \"Continue the 1863 State of the Union address by Abraham Lincoln.\" --temperature 0.7 --top-k 40");
-    out.println("  on a cluster: the same main class under spark-submit, see cluster-configs/README.md, e.g.");
-    out.println("    cluster-configs/submit-standalone.sh spark://master:7077 train cluster-configs/local_lora_demo.conf");
+    out.println("  the same run under spark-submit, here on a one-machine standalone cluster (cluster-configs/README.md has");
+    out.println("  YARN, Kubernetes and larger models):");
+    out.println("    SPARK_HOME=/opt/spark SPARK_MASTER=spark://localhost:7077 cluster-configs/submit-standalone.sh train "
+        + rel + "/train.conf");
   }
 
   /** The work directory as the user can type it from here: relative when it is below the current directory. */
