@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
     description = "Fine-tune large language models on Spark where the data already lives.",
     subcommands = {CommandLine.HelpCommand.class, PrepareCommand.class, InspectCommand.class,
         TrainCommand.class, EvalCommand.class, GenerateCommand.class, TokenizeCommand.class, ExportCommand.class,
-        BenchCommand.class})
+        BenchCommand.class, DemoCommand.class})
 public final class Laketune {
 
   public static void main(String[] args) {

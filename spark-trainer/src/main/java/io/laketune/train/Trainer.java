@@ -119,7 +119,9 @@ public final class Trainer {
     List<Integer> workerIds = IntStream.range(0, n).boxed().toList();
     long trainableBytes = 4L * values.length();
     long started = System.currentTimeMillis(), startStep = step;
-    double lastLoss = Double.NaN;
+    // a resumed run that has no steps left reports the last loss it logged
+    double lastLoss = history.stream().filter(e -> e.containsKey("loss"))
+        .mapToDouble(e -> ((Number) e.get("loss")).doubleValue()).reduce((a, b) -> b).orElse(Double.NaN);
     boolean stop = false;
     while (step < total && !stop) {
       long roundStart = System.currentTimeMillis();
