@@ -44,7 +44,7 @@ public final class DemoRunFiles {
         + "  workers = 2\n"
         + "  batch.micro_batch_size = 4\n"
         + "  max_steps = " + steps + "\n"
-        + "  optimizer.lr = 1e-2\n"
+        + "  optimizer.lr = 5e-3\n"
         + "  schedule { type = cosine, warmup_steps = 2 }\n"
         + "  eval.every_steps = " + EVERY + "\n"
         + "  checkpoint.every_steps = " + EVERY + "\n"
