@@ -61,6 +61,7 @@ public final class CausalSelfAttention {
     scores.addi(bias);
     INDArray probs2 = scores.reshape('c', (long) batch * heads * time, time);
     Nd4j.exec(new SoftMax(probs2, probs2, 1));
+    CrossEntropy.flushTiny(probs2); // subnormal probabilities would slow the backward GEMMs
     INDArray out = Nd4j.create(q.dataType(), batch, heads, time, headDim);
     for (int b = 0; b < batch; b++) {
       for (int h = 0; h < heads; h++) {

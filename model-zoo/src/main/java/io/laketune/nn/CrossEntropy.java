@@ -3,6 +3,8 @@ package io.laketune.nn;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.BooleanIndexing;
+import org.nd4j.linalg.indexing.conditions.Conditions;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -52,7 +54,18 @@ public final class CrossEntropy {
     }
     INDArray probs = Nd4j.create(logits.dataType(), logits.shape());
     Nd4j.exec(new SoftMax(logits, probs, 1));
+    flushTiny(probs);
     return new Result(sum, count, probs);
+  }
+
+  /**
+   * Sets probabilities below 1e-30 to zero. Once training sharpens the predictions, most of the
+   * vocabulary's probabilities underflow into fp32's subnormal range, and GEMMs over subnormal
+   * operands run many times slower on x86; their contribution to any gradient is below fp32's
+   * resolution anyway.
+   */
+  static void flushTiny(INDArray probs) {
+    BooleanIndexing.replaceWhere(probs, 0.0, Conditions.lessThan(1e-30));
   }
 
   /** dlogits = scale * (softmax - onehot(target)) on labelled rows, 0 elsewhere. Reuses probs. */

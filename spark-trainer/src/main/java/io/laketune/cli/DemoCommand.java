@@ -58,7 +58,11 @@ public final class DemoCommand implements Callable<Integer> {
     checkSameSteps(dir, trainConf);
     heading("laketune demo in " + dir + (reused ? " (reusing what a previous demo left there)" : ""));
 
-    if (!Files.isRegularFile(model.resolve("model.safetensors"))) {
+    if (Files.exists(model) && !Files.isRegularFile(model.resolve("model.safetensors"))) {
+      throw new IllegalArgumentException(model + " is incomplete (no model.safetensors); delete it and run the demo again");
+    }
+    if (!Files.exists(model)) {
+      // written under a hidden name and renamed, so that model/ is always complete
       Path tmp = Files.createTempDirectory(dir, ".model-");
       DemoModel.write(tmp);
       Files.move(tmp, model);
@@ -78,7 +82,7 @@ public final class DemoCommand implements Callable<Integer> {
     else laketune("prepare", "--config", prepareConf.toString());
 
     heading("2/4 train: LoRA r=8 on every linear layer, 2 workers on local Spark, " + steps + " steps, validation every "
-        + "10 steps");
+        + DemoRunFiles.EVAL_EVERY + " steps");
     laketune("train", "--config", trainConf.toString());
 
     heading("3/4 eval: base model vs base + adapter on the validation split");
@@ -103,7 +107,7 @@ public final class DemoCommand implements Callable<Integer> {
     out.println("--- base + adapter:");
     laketune(withAdapter.toArray(String[]::new));
 
-    summary(dir, model, dataset, trainConf, validation, (System.nanoTime() - started) / 1e9);
+    summary(dir, dataset, validation, (System.nanoTime() - started) / 1e9);
     return 0;
   }
 
@@ -149,7 +153,7 @@ public final class DemoCommand implements Callable<Integer> {
     out.println("== " + text);
   }
 
-  private void summary(Path dir, Path model, Path dataset, Path trainConf, Path validation, double seconds) throws Exception {
+  private void summary(Path dir, Path dataset, Path validation, double seconds) throws Exception {
     ObjectMapper json = new ObjectMapper();
     double base = json.readTree(dir.resolve("eval-base.json").toFile()).get("loss").asDouble();
     double tuned = json.readTree(dir.resolve("eval-adapter.json").toFile()).get("loss").asDouble();

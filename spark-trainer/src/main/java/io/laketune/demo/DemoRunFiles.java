@@ -14,7 +14,7 @@ import com.typesafe.config.ConfigUtil;
  */
 public final class DemoRunFiles {
   public static final int DEFAULT_STEPS = 30;
-  static final int EVERY = 10;
+  public static final int EVAL_EVERY = 10;
 
   private DemoRunFiles() {}
 
@@ -44,10 +44,10 @@ public final class DemoRunFiles {
         + "  workers = 2\n"
         + "  batch.micro_batch_size = 4\n"
         + "  max_steps = " + steps + "\n"
-        + "  optimizer.lr = 1e-2\n"
+        + "  optimizer.lr = 5e-3\n"
         + "  schedule { type = cosine, warmup_steps = 2 }\n"
-        + "  eval.every_steps = " + EVERY + "\n"
-        + "  checkpoint.every_steps = " + EVERY + "\n"
+        + "  eval.every_steps = " + EVAL_EVERY + "\n"
+        + "  checkpoint.every_steps = " + EVAL_EVERY + "\n"
         + "}\n";
   }
 
