@@ -224,9 +224,22 @@ public final class Trainer {
       boolean ckptNow = cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0 || step >= total || stop
           || improved && cfg.loadBestAtEnd();
       if (ckptNow) {
+        Map<String, Object> cursor = new LinkedHashMap<>();
+        cursor.put("epoch", step / plan.stepsPerEpoch());
+        cursor.put("step_in_epoch", step % plan.stepsPerEpoch());
+        cursor.put("rows_per_step", plan.globalRows());
+        Map<String, Object> rng = new LinkedHashMap<>();
+        rng.put("seed", cfg.seed());
+        rng.put("dropout", "masks drawn from (seed, step, global micro-batch, layer)");
+        Map<String, Object> sched = new LinkedHashMap<>();
+        sched.put("type", cfg.schedule().name().toLowerCase(java.util.Locale.ROOT));
+        sched.put("peak_lr", cfg.optimizer().lr());
+        sched.put("warmup_steps", warmup);
+        sched.put("total_steps", total);
+        sched.put("next_lr", schedule.at(step));
         TrainerState st = new TrainerState(TrainerState.FORMAT_VERSION, step, plan.epochOf(Math.max(0, step - 1)),
-            plan.stepsPerEpoch(), total, cfg.seed(), opt.stepCount(), best, bestStep, badEvals, skipped, configHash,
-            datasetHash, history);
+            plan.stepsPerEpoch(), total, cfg.seed(), cursor, rng, sched, opt.stepCount(), best, bestStep, badEvals,
+            skipped, configHash, datasetHash, history);
         saveCheckpoint(store, master, lora, opt, st);
         store.prune(cfg.keepLast(), bestStep);
       }

@@ -6,9 +6,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * {@code trainer_state.json} of a checkpoint: where training stands (the next step to run; data
- * positions and dropout masks are functions of it and the seed), the best evaluation so far, the
- * lineage hashes of config and dataset, and the metric history up to here.
+ * {@code trainer_state.json} of a checkpoint: where training stands (the next step to run), the
+ * data cursor (epoch and step within it: which rows come next is a function of it and the seed), the
+ * random state (every dropout mask is drawn from a seed derived from (seed, step, micro-batch), so the
+ * seed and the step are the whole state), the learning-rate schedule, the best evaluation so far,
+ * the lineage hashes of config and dataset, and the metric history up to here.
  */
 public record TrainerState(
     @JsonProperty("format_version") int formatVersion,
@@ -17,6 +19,9 @@ public record TrainerState(
     @JsonProperty("steps_per_epoch") long stepsPerEpoch,
     @JsonProperty("max_steps") long maxSteps,
     @JsonProperty("seed") long seed,
+    @JsonProperty("data_cursor") Map<String, Object> dataCursor,
+    @JsonProperty("rng") Map<String, Object> rng,
+    @JsonProperty("schedule") Map<String, Object> schedule,
     @JsonProperty("optimizer_steps") long optimizerSteps,
     @JsonProperty("best_metric") Double bestMetric,
     @JsonProperty("best_step") Long bestStep,

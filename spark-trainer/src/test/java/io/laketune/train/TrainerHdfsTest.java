@@ -81,6 +81,10 @@ class TrainerHdfsTest {
     TrainerState st = new CheckpointStore(output, sc.hadoopConfiguration()).state(6);
     assertEquals(6, st.globalStep());
     assertEquals(Trainer.sha256(cfg.rendered()), st.configHash());
+    // 32 rows, 4 per step: 8 steps per epoch, so step 6 is the 7th step of epoch 0
+    assertEquals(0, ((Number) st.dataCursor().get("epoch")).intValue());
+    assertEquals(6, ((Number) st.dataCursor().get("step_in_epoch")).intValue());
+    assertEquals("cosine", st.schedule().get("type"));
     assertTrue(st.bestStep() != null && steps.contains(st.bestStep()), "best checkpoint kept: " + steps);
 
     // rerunning the finished command resumes at its end: nothing more to do, the same adapter
