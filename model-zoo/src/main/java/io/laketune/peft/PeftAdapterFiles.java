@@ -112,6 +112,8 @@ public final class PeftAdapterFiles {
     for (String name : m.trainableNames()) w.add(fileKey(m, name), m.model().params().get(name).stored(), storeAs);
     w.write(tmp.resolve(WEIGHTS));
     com.fasterxml.jackson.databind.node.ObjectNode config = m.config().toJson();
+    // GPT-2's Conv1D stores weights [in, out]; PEFT records that as fan_in_fan_out
+    if (m.targets().stream().anyMatch(t -> t.module().fanInFanOut())) config.put("fan_in_fan_out", true);
     if (m.config().targetModules().equals(List.of(LoraConfig.ALL_LINEAR))) {
       // PEFT saves all-linear expanded to the module names it matched
       var names = config.putArray("target_modules");
