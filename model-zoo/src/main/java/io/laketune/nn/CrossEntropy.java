@@ -1,7 +1,6 @@
 package io.laketune.nn;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.BooleanIndexing;
 import org.nd4j.linalg.indexing.conditions.Conditions;
@@ -37,9 +36,11 @@ public final class CrossEntropy {
   /** logits [N, V]; keeps softmax(logits) for the backward pass. */
   public static Result forward(INDArray logits, int[] targets) {
     long vocab = logits.columns();
+    // One [N, V] buffer serves the log-sum-exp and, divided in place, the softmax backward needs.
     INDArray max = logits.max(true, 1);
-    INDArray shifted = logits.subColumnVector(max);
-    INDArray lse = Transforms.log(Transforms.exp(shifted, true).sum(true, 1), false).addi(max);
+    INDArray probs = Transforms.exp(logits.subColumnVector(max), false);
+    INDArray total = probs.sum(true, 1);
+    INDArray lse = Transforms.log(total, true).addi(max);
     double sum = 0;
     long count = 0;
     for (int n = 0; n < targets.length; n++) {
@@ -52,8 +53,7 @@ public final class CrossEntropy {
       sum += lse.getDouble(n, 0) - logits.getDouble(n, y);
       count++;
     }
-    INDArray probs = Nd4j.create(logits.dataType(), logits.shape());
-    Nd4j.exec(new SoftMax(logits, probs, 1));
+    probs.diviColumnVector(total);
     flushTiny(probs);
     return new Result(sum, count, probs);
   }
