@@ -237,37 +237,30 @@ public final class Gpt2Model implements CausalLm {
       int[] ids = batch.flatIds();
       int[] positions = batch.flatPositions();
       int bs = batch.batchSize(), t = batch.seqLen();
-      INDArray x = embed(ids, positions);
-      INDArray[] inputs = new INDArray[blocks.length];
-      Block.Cache[] caches = new Block.Cache[blocks.length];
-      for (int i = 0; i < blocks.length; i++) {
-        inputs[i] = x;
-        if (checkpointing) {
-          try (MemoryWorkspace bw = Workspaces.open(Workspaces.BLOCK)) {
-            x = blocks[i].forward(x, bs, t, bias, null).leverageTo(Workspaces.STEP);
-          }
-        } else {
-          caches[i] = blocks[i].new Cache();
-          x = blocks[i].forward(x, bs, t, bias, caches[i]);
+      BlockStack<Block.Cache> stack = new BlockStack<>(new BlockStack.Blocks<>() {
+        public int size() {
+          return blocks.length;
         }
-      }
+
+        public Block.Cache newCache(int i) {
+          return blocks[i].new Cache();
+        }
+
+        public INDArray forward(int i, INDArray x, Block.Cache c) {
+          return blocks[i].forward(x, bs, t, bias, c);
+        }
+
+        public INDArray backward(int i, INDArray dy, Block.Cache c) {
+          return blocks[i].backward(dy, c);
+        }
+      }, checkpointing);
+      INDArray x = stack.forward(embed(ids, positions));
       LayerNorm.Cache[] fc = new LayerNorm.Cache[1];
       INDArray hf = lnF.forward(x, fc);
       int[] targets = CrossEntropy.shiftedTargets(batch.labels());
       CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
       INDArray dx = lnF.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
-      for (int i = blocks.length - 1; i >= 0; i--) {
-        if (checkpointing) {
-          try (MemoryWorkspace bw = Workspaces.open(Workspaces.BLOCK)) {
-            Block.Cache c = blocks[i].new Cache();
-            blocks[i].forward(inputs[i], bs, t, bias, c);
-            dx = blocks[i].backward(dx, c).leverageTo(Workspaces.STEP);
-          }
-        } else {
-          dx = blocks[i].backward(dx, caches[i]);
-          caches[i] = null;
-        }
-      }
+      dx = stack.backward(dx);
       wte.backward(dx, ids);
       wpe.backward(dx, positions);
       return new Loss(r.sum(), r.count());

@@ -256,38 +256,30 @@ public final class LlamaModel implements CausalLm {
     try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
       Context ctx = context(batch);
       int[] ids = batch.flatIds();
-      INDArray x = embed.forward(ids);
-      INDArray[] inputs = new INDArray[blocks.length];
-      Block.Cache[] caches = new Block.Cache[blocks.length];
-      for (int i = 0; i < blocks.length; i++) {
-        inputs[i] = x;
-        if (checkpointing) {
-          try (MemoryWorkspace bw = Workspaces.open(Workspaces.BLOCK)) {
-            x = blocks[i].forward(x, ctx, null).leverageTo(Workspaces.STEP);
-          }
-        } else {
-          caches[i] = blocks[i].new Cache();
-          x = blocks[i].forward(x, ctx, caches[i]);
+      BlockStack<Block.Cache> stack = new BlockStack<>(new BlockStack.Blocks<>() {
+        public int size() {
+          return blocks.length;
         }
-      }
+
+        public Block.Cache newCache(int i) {
+          return blocks[i].new Cache();
+        }
+
+        public INDArray forward(int i, INDArray x, Block.Cache c) {
+          return blocks[i].forward(x, ctx, c);
+        }
+
+        public INDArray backward(int i, INDArray dy, Block.Cache c) {
+          return blocks[i].backward(dy, ctx, c);
+        }
+      }, checkpointing);
+      INDArray x = stack.forward(embed.forward(ids));
       RmsNorm.Cache[] fc = new RmsNorm.Cache[1];
       INDArray hf = finalNorm.forward(x, fc);
       int[] targets = CrossEntropy.shiftedTargets(batch.labels());
       CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
       INDArray dx = finalNorm.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
-      for (int i = blocks.length - 1; i >= 0; i--) {
-        if (checkpointing) {
-          try (MemoryWorkspace bw = Workspaces.open(Workspaces.BLOCK)) {
-            Block.Cache c = blocks[i].new Cache();
-            blocks[i].forward(inputs[i], ctx, c);
-            dx = blocks[i].backward(dx, ctx, c).leverageTo(Workspaces.STEP);
-          }
-        } else {
-          dx = blocks[i].backward(dx, ctx, caches[i]);
-          caches[i] = null;
-        }
-      }
-      embed.backward(dx, ids);
+      embed.backward(stack.backward(dx), ids);
       return new Loss(r.sum(), r.count());
     }
   }

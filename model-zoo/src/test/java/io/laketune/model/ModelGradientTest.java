@@ -82,4 +82,9 @@ class ModelGradientTest {
   void gpt2() throws Exception {
     check(GPT2, false);
   }
+
+  @Test
+  void gpt2WithActivationCheckpointing() throws Exception {
+    check(GPT2, true);
+  }
 }

@@ -30,14 +30,16 @@ class EvalCommandTest {
 
   record Run(int code, String out, String err) {}
 
+  /** The CLI as a user runs it, stdout and stderr captured (UTF-8): the one runner the CLI tests share. */
   static Run cli(String... args) {
     PrintStream oldOut = System.out, oldErr = System.err;
     ByteArrayOutputStream out = new ByteArrayOutputStream(), err = new ByteArrayOutputStream();
     try {
-      System.setOut(new PrintStream(out, true));
-      System.setErr(new PrintStream(err, true));
+      System.setOut(new PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8));
+      System.setErr(new PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8));
       int code = Laketune.run(args);
-      return new Run(code, out.toString(), err.toString());
+      return new Run(code, out.toString(java.nio.charset.StandardCharsets.UTF_8),
+          err.toString(java.nio.charset.StandardCharsets.UTF_8));
     } finally {
       System.setOut(oldOut);
       System.setErr(oldErr);

@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.laketune.tokenizer.TokenizerFixtures;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Tag;
@@ -19,19 +16,8 @@ class PrepareCommandTest {
 
   /** Runs the CLI and returns {exit code, stdout, stderr}. */
   private static String[] cli(String... args) {
-    PrintStream out = System.out;
-    PrintStream err = System.err;
-    ByteArrayOutputStream o = new ByteArrayOutputStream();
-    ByteArrayOutputStream e = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(o, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(e, true, StandardCharsets.UTF_8));
-      int code = Laketune.run(args);
-      return new String[] {Integer.toString(code), o.toString(StandardCharsets.UTF_8), e.toString(StandardCharsets.UTF_8)};
-    } finally {
-      System.setOut(out);
-      System.setErr(err);
-    }
+    EvalCommandTest.Run r = EvalCommandTest.cli(args);
+    return new String[] {Integer.toString(r.code()), r.out(), r.err()};
   }
 
   @Test
