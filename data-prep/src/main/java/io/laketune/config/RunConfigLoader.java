@@ -93,8 +93,9 @@ public final class RunConfigLoader {
             + (parent == null ? "" : parent + " ") + "every key is listed with its default in " + referenceName
             + suggestion(path, reference) + ".");
       }
-      ConfigValue expected = reference.getValue(path);
-      if (expected.valueType() == ConfigValueType.OBJECT && !freeForm.contains(path)) {
+      // a key whose default is null (optional) takes a value of any kind
+      ConfigValue expected = reference.getIsNull(path) ? null : reference.getValue(path);
+      if (expected != null && expected.valueType() == ConfigValueType.OBJECT && !freeForm.contains(path)) {
         throw new IllegalArgumentException(root + "." + path + " (" + where(entry.getValue())
             + ") is a section, not a value: set its keys (" + String.join(", ", ((ConfigObject) expected).keySet()) + ").");
       }

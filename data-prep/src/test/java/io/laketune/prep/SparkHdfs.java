@@ -8,11 +8,13 @@ import java.nio.file.Path;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.hdfs.MiniDFSCluster;
+import io.laketune.prep.source.LakehouseConf;
+import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 
 /**
  * One in-process HDFS (MiniDFSCluster: a NameNode and a DataNode on 127.0.0.1) and one Spark
- * session (local[2]) per test JVM, started by the first integration test that asks and stopped at
+ * session (local[2], with Delta and Iceberg, catalog tables on that HDFS) per test JVM, started by the first integration test that asks and stopped at
  * exit. Starting them costs about 10 s, so the integration tests share them.
  */
 public final class SparkHdfs {
@@ -73,7 +75,14 @@ public final class SparkHdfs {
       cluster = new MiniDFSCluster.Builder(conf).numDataNodes(1).build();
       cluster.waitActive();
       String uri = "hdfs://127.0.0.1:" + cluster.getNameNodePort();
+      // Delta as laketune prepare sets it up, plus Iceberg's extension: the tests write Iceberg
+      // tables with UPDATE and DELETE. Catalog tables live on HDFS.
+      SparkConf lakehouse = LakehouseConf.apply(new SparkConf(false));
+      lakehouse.set("spark.sql.extensions", lakehouse.get("spark.sql.extensions")
+          + ",org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions");
       spark = SparkSession.builder()
+          .config(lakehouse)
+          .config("spark.sql.warehouse.dir", uri + "/warehouse")
           .master("local[2]")
           .appName("laketune-data-prep-tests")
           .config("spark.driver.host", "127.0.0.1")

@@ -8,7 +8,10 @@ import java.util.Map;
  * The laketune.prep section of a run file, parsed and checked once by {@link PrepConfigParser}.
  * Immutable; serialisable because executors get a copy. reference.conf documents every key.
  *
- * @param input paths, directories or globs of JSONL files on any Hadoop FileSystem
+ * @param input paths, directories or globs of JSONL or Parquet files on any Hadoop FileSystem, or
+ *     the one path of a Delta or Iceberg table; empty for catalog tables, queries and DataFrames
+ * @param source what the input is (JSONL, Parquet, a Delta, Iceberg or catalog table, a query)
+ *     and which version of it to read
  * @param output the dataset directory to create
  * @param overwrite whether an existing dataset at output may be replaced
  * @param tokenizer the model directory holding tokenizer.json, local or on a Hadoop FileSystem
@@ -16,6 +19,7 @@ import java.util.Map;
  */
 public record PrepConfig(
     List<String> input,
+    Source source,
     String output,
     boolean overwrite,
     String tokenizer,
@@ -35,6 +39,24 @@ public record PrepConfig(
 
   public PrepConfig {
     input = List.copyOf(input);
+  }
+
+  /** source.format: what laketune.prep.input is, or where the rows come from without it. */
+  public enum SourceFormat {
+    JSONL,
+    PARQUET,
+    DELTA,
+    ICEBERG,
+    /** A table of Spark's catalog (spark_catalog, Hive metastore, an Iceberg catalog) by name. */
+    TABLE,
+    SQL,
+    /** A DataFrame handed to {@code io.laketune.prep.Prepare}; not a value of source.format. */
+    DATAFRAME;
+
+    /** Whether rows come through Spark SQL (everything but JSONL). */
+    public boolean tabular() {
+      return this != JSONL;
+    }
   }
 
   /** format.type: how a JSON line becomes text. */
@@ -104,6 +126,55 @@ public record PrepConfig(
         throw new IllegalArgumentException("no format.fields." + name + " in reference.conf");
       }
       return value;
+    }
+  }
+
+  /**
+   * One table to read and which version of it; at most one of version and timestamp (Delta) and of
+   * snapshotId and asOf (Iceberg) is set, none for the latest.
+   *
+   * @param paths the Parquet files or directories, or the one Delta or Iceberg table path
+   * @param table a catalog table name (format TABLE), else ""
+   * @param timestamp Delta: the latest version committed at or before this time (a Spark SQL
+   *     timestamp string)
+   * @param asOf Iceberg: the snapshot that was current at this time (a Spark SQL timestamp string
+   *     or milliseconds since the epoch)
+   */
+  public record TableRef(SourceFormat format, List<String> paths, String table, Long version,
+      String timestamp, Long snapshotId, String asOf) implements Serializable {
+
+    public TableRef {
+      paths = List.copyOf(paths);
+    }
+
+    /** Whether a version, time or snapshot is asked for (else the latest is read). */
+    public boolean timeTravel() {
+      return version != null || timestamp != null || snapshotId != null || asOf != null;
+    }
+  }
+
+  /**
+   * The source section: the table (or files) to read, or a query over views, and how rows are
+   * selected and identified.
+   *
+   * @param main what laketune.prep.input and source.format/table/version/... name; for SQL the
+   *     format only
+   * @param query source.query (format SQL), else ""
+   * @param views source.views: temporary views the query reads, by name, in name order
+   * @param filter a Spark SQL boolean expression applied before anything else (pushed into the
+   *     scan where the format can), else ""
+   * @param key the column that identifies a row in rejects/, else ""
+   * @param partitions tasks that tokenize the rows; 0 for at least spark.default.parallelism
+   */
+  public record Source(TableRef main, String query, Map<String, TableRef> views, String filter,
+      String key, int partitions) implements Serializable {
+
+    public Source {
+      views = java.util.Collections.unmodifiableMap(new java.util.TreeMap<>(views));
+    }
+
+    public SourceFormat format() {
+      return main.format();
     }
   }
 

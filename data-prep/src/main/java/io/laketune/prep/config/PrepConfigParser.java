@@ -12,6 +12,9 @@ import io.laketune.prep.config.PrepConfig.AlpacaPrompt;
 import io.laketune.prep.config.PrepConfig.FormatType;
 import io.laketune.prep.config.PrepConfig.LengthPolicy;
 import io.laketune.prep.config.PrepConfig.PackMode;
+import io.laketune.prep.config.PrepConfig.Source;
+import io.laketune.prep.config.PrepConfig.SourceFormat;
+import io.laketune.prep.config.PrepConfig.TableRef;
 import io.laketune.prep.config.PrepConfig.TrainOn;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,6 +22,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * Reads the laketune.prep section of a HOCON run file over data-prep's reference.conf, with
@@ -32,8 +36,12 @@ public final class PrepConfigParser {
 
   public static final String ROOT = "laketune.prep";
 
-  /** Keys below these take any name: they are passed through, not interpreted. */
-  private static final List<String> FREE_FORM = List.of("format.template_args");
+  /** Keys below these take any name: they are passed through, or checked here (views). */
+  private static final List<String> FREE_FORM = List.of("format.template_args", "source.views");
+
+  /** The keys of one source.views entry. */
+  private static final List<String> VIEW_KEYS =
+      List.of("format", "path", "table", "version", "timestamp", "snapshot_id", "as_of");
 
   private PrepConfigParser() {}
 
@@ -45,24 +53,30 @@ public final class PrepConfigParser {
    *     "laketune."
    */
   public static PrepConfig load(Path file, List<String> sets) {
-    return read(loader().load(file, sets));
+    return read(loader().load(file, sets), false);
   }
 
   /** Parses an already-read run file (tests, notebooks); see {@link #load}. */
   public static PrepConfig parse(Config user, List<String> sets) {
-    return read(loader().layer(user, sets));
+    return read(loader().layer(user, sets), false);
+  }
+
+  /**
+   * Parses the configuration of a DataFrame handed to {@code Prepare.prepare}: the DataFrame is the
+   * input, so laketune.prep.input, source.format and the keys that name a table must be left unset.
+   */
+  public static PrepConfig parseForDataFrame(Config user, List<String> sets) {
+    return read(loader().layer(user, sets), true);
   }
 
   private static RunConfigLoader loader() {
     return new RunConfigLoader(ROOT, FREE_FORM, "data-prep's reference.conf");
   }
 
-  private static PrepConfig read(Config c) {
+  private static PrepConfig read(Config c, boolean dataFrame) {
     Values v = new Values(c);
     List<String> input = v.stringOrList("input");
-    if (input.isEmpty()) {
-      throw v.bad("input", "is empty: give the JSONL to read (a file, a directory or a glob, or a list of them)");
-    }
+    Source source = dataFrame ? dataFrameSource(v, input) : source(v, input);
     String output = v.nonEmpty("output", "the dataset directory to create");
     String tokenizer = v.nonEmpty("tokenizer", "the model directory that holds tokenizer.json");
     FormatType type = v.choice("format.type", FormatType.class);
@@ -99,6 +113,7 @@ public final class PrepConfigParser {
     String resolvedJson = c.root().render(ConfigRenderOptions.concise());
     return new PrepConfig(
         input,
+        source,
         output,
         overwrite,
         tokenizer,
@@ -116,13 +131,193 @@ public final class PrepConfigParser {
         resolvedJson);
   }
 
+  /** The source section, checked against laketune.prep.input. */
+  private static Source source(Values v, List<String> input) {
+    SourceFormat format = v.choice("source.format", SourceFormat.class, SourceFormat.DATAFRAME);
+    String table = v.string("source.table").trim();
+    String query = v.string("source.query").trim();
+    switch (format) {
+      case JSONL, PARQUET -> {
+        if (input.isEmpty()) {
+          throw v.bad("input", "is empty: give the " + (format == SourceFormat.JSONL ? "JSONL" : "Parquet")
+              + " to read (a file, a directory or a glob, or a list of them)");
+        }
+      }
+      case DELTA, ICEBERG -> {
+        if (input.size() != 1) {
+          throw v.bad("input", (input.isEmpty() ? "is empty" : "has " + input.size() + " paths")
+              + ": source.format = " + name(format) + " reads one table, give its directory");
+        }
+      }
+      case TABLE, SQL -> {
+        if (!input.isEmpty()) {
+          throw v.bad("input", "is set, but source.format = " + name(format) + " reads "
+              + (format == SourceFormat.TABLE ? "source.table" : "source.query") + ": remove input");
+        }
+      }
+      default -> throw new IllegalStateException("not a source.format value: " + format);
+    }
+    if (format == SourceFormat.TABLE && table.isEmpty()) {
+      throw v.bad("source.table", "is empty: give the catalog name of the table to read, like sales.chats");
+    }
+    if (format != SourceFormat.TABLE && !table.isEmpty()) {
+      throw v.bad("source.table", "is set, but source.format = " + name(format) + " does not read a catalog"
+          + " table: use source.format = table, or remove source.table");
+    }
+    if (format == SourceFormat.SQL && query.isEmpty()) {
+      throw v.bad("source.query", "is empty: give the Spark SQL query whose rows to prepare");
+    }
+    if (format != SourceFormat.SQL && !query.isEmpty()) {
+      throw v.bad("source.query", "is set, but source.format = " + name(format) + ": use source.format = sql,"
+          + " or remove source.query");
+    }
+    Map<String, TableRef> views = views(v);
+    if (format != SourceFormat.SQL && !views.isEmpty()) {
+      throw v.bad("source.views", "is set, but only source.format = sql reads views");
+    }
+    if (format == SourceFormat.SQL && firstSet(v, "source.") != null) {
+      throw v.bad(firstSet(v, "source."), "is set, but a query has no version of its own: pin the tables it"
+          + " reads in source.views");
+    }
+    TableRef main = tableRef(v, "source.", format, input, table);
+    return rest(v, main, query, views);
+  }
+
+  /** A DataFrame's source section: only filter, key and partitions apply. */
+  private static Source dataFrameSource(Values v, List<String> input) {
+    if (!input.isEmpty()) {
+      throw v.bad("input", "is set, but the DataFrame given to Prepare.prepare is the input: remove input");
+    }
+    for (String key : List.of("source.table", "source.query")) {
+      if (!v.string(key).isBlank()) {
+        throw v.bad(key, "is set, but the DataFrame given to Prepare.prepare is the input: remove it");
+      }
+    }
+    if (!v.string("source.format").equals("jsonl")) {
+      throw v.bad("source.format", "is set, but the DataFrame given to Prepare.prepare is the input: remove it");
+    }
+    if (!views(v).isEmpty()) {
+      throw v.bad("source.views", "is set, but the DataFrame given to Prepare.prepare is the input: remove it");
+    }
+    String set = firstSet(v, "source.");
+    if (set != null) {
+      throw v.bad(set, "is set, but a DataFrame has no version of its own: time-travel in the DataFrame itself");
+    }
+    TableRef main = new TableRef(SourceFormat.DATAFRAME, List.of(), "", null, null, null, null);
+    return rest(v, main, "", Map.of());
+  }
+
+  private static Source rest(Values v, TableRef main, String query, Map<String, TableRef> views) {
+    String filter = v.string("source.filter").trim();
+    String key = v.string("source.key").trim();
+    if (main.format() == SourceFormat.JSONL) {
+      for (String k : List.of("source.filter", "source.key")) {
+        if (!v.string(k).isBlank()) {
+          throw v.bad(k, "is set, but it applies to table sources, not to JSONL lines");
+        }
+      }
+    }
+    int partitions = (int) v.longIn("source.partitions", 0, 1 << 20);
+    return new Source(main, query, views, filter, key, partitions);
+  }
+
+  /**
+   * The version keys below prefix (source. or source.views.NAME.), checked against the format:
+   * version and timestamp are Delta's, snapshot_id and as_of Iceberg's; a catalog table may be
+   * either (checked when it is resolved).
+   */
+  private static TableRef tableRef(Values v, String prefix, SourceFormat format, List<String> paths, String table) {
+    Long version = v.optionalLong(prefix + "version", 0);
+    String timestamp = v.optionalString(prefix + "timestamp");
+    Long snapshotId = v.optionalLong(prefix + "snapshot_id", Long.MIN_VALUE);
+    String asOf = v.optionalString(prefix + "as_of");
+    boolean delta = format == SourceFormat.DELTA || format == SourceFormat.TABLE;
+    boolean iceberg = format == SourceFormat.ICEBERG || format == SourceFormat.TABLE;
+    if (!delta && (version != null || timestamp != null)) {
+      throw v.bad(prefix + (version != null ? "version" : "timestamp"), "is set, but it is a Delta table's"
+          + " version and source.format is " + name(format) + (format == SourceFormat.ICEBERG
+          ? ": use snapshot_id or as_of" : ": it has no versions"));
+    }
+    if (!iceberg && (snapshotId != null || asOf != null)) {
+      throw v.bad(prefix + (snapshotId != null ? "snapshot_id" : "as_of"), "is set, but it is an Iceberg"
+          + " table's snapshot and source.format is " + name(format) + (format == SourceFormat.DELTA
+          ? ": use version or timestamp" : ": it has no snapshots"));
+    }
+    if (version != null && timestamp != null) {
+      throw v.bad(prefix + "timestamp", "is set together with " + prefix + "version: give one of them");
+    }
+    if (snapshotId != null && asOf != null) {
+      throw v.bad(prefix + "as_of", "is set together with " + prefix + "snapshot_id: give one of them");
+    }
+    if ((version != null || timestamp != null) && (snapshotId != null || asOf != null)) {
+      throw v.bad(prefix + (snapshotId != null ? "snapshot_id" : "as_of"), "is set together with a Delta "
+          + (version != null ? "version" : "timestamp") + ": a table is either Delta or Iceberg, give one");
+    }
+    return new TableRef(format, paths, table, version, timestamp, snapshotId, asOf);
+  }
+
+  /** The first version key set below prefix, or null. */
+  private static String firstSet(Values v, String prefix) {
+    for (String k : List.of("version", "timestamp", "snapshot_id", "as_of")) {
+      if (!v.isNull(prefix + k)) {
+        return prefix + k;
+      }
+    }
+    return null;
+  }
+
+  /** source.views: name = { format, path | table, version | timestamp | snapshot_id | as_of }. */
+  private static Map<String, TableRef> views(Values v) {
+    Map<String, TableRef> out = new TreeMap<>();
+    Config views;
+    try {
+      views = v.c.getConfig("source.views");
+    } catch (ConfigException e) {
+      throw v.wrong("source.views", "a section of views, like chats { format = delta, path = \"/lake/chats\" }");
+    }
+    for (String name : views.root().keySet()) {
+      String prefix = "source.views." + name + ".";
+      if (!name.matches("[A-Za-z_][A-Za-z0-9_]*")) {
+        throw v.bad("source.views." + name, "is not a view name Spark SQL accepts unquoted: use letters, digits and _");
+      }
+      if (views.root().get(name).valueType() != ConfigValueType.OBJECT) {
+        throw v.wrong("source.views." + name, "a section like { format = delta, path = \"/lake/chats\" }");
+      }
+      for (String key : views.getConfig(name).root().keySet()) {
+        if (!VIEW_KEYS.contains(key)) {
+          throw v.bad(prefix + key, "is not a key of a view; a view has " + String.join(", ", VIEW_KEYS));
+        }
+      }
+      if (!views.hasPath(name + ".format")) {
+        throw v.bad("source.views." + name, "has no format: give format = parquet, delta, iceberg or table");
+      }
+      SourceFormat format = v.choice(prefix + "format", SourceFormat.class,
+          SourceFormat.JSONL, SourceFormat.SQL, SourceFormat.DATAFRAME);
+      List<String> paths = views.hasPath(name + ".path") ? v.stringOrList(prefix + "path") : List.of();
+      String table = views.hasPath(name + ".table") ? v.nonEmpty(prefix + "table", "a catalog table name") : "";
+      if (format == SourceFormat.TABLE ? table.isEmpty() || !paths.isEmpty() : paths.isEmpty() || !table.isEmpty()) {
+        throw v.bad("source.views." + name, format == SourceFormat.TABLE
+            ? "is a catalog table: give its table (and no path)" : "is " + name(format) + ": give its path (and no table)");
+      }
+      if ((format == SourceFormat.DELTA || format == SourceFormat.ICEBERG) && paths.size() != 1) {
+        throw v.bad(prefix + "path", "has " + paths.size() + " paths: a " + name(format) + " view reads one table");
+      }
+      out.put(name, tableRef(v, prefix, format, paths, table));
+    }
+    return out;
+  }
+
+  private static String name(SourceFormat format) {
+    return format.name().toLowerCase(Locale.ROOT);
+  }
+
   private static String where(ConfigValue value) {
     return RunConfigLoader.where(value);
   }
 
   /** Typed getters whose errors name the key, its origin and what is allowed. */
   private static final class Values {
-    private final Config c;
+    final Config c;
 
     Values(Config c) {
       this.c = c;
@@ -133,7 +328,7 @@ public final class PrepConfigParser {
       return new IllegalArgumentException(ROOT + "." + key + origin + " " + problem + ".");
     }
 
-    private IllegalArgumentException wrong(String key, String allowed) {
+    IllegalArgumentException wrong(String key, String allowed) {
       String shown = c.hasPathOrNull(key) ? c.getValue(key).render(ConfigRenderOptions.concise()) : "nothing";
       return bad(key, "= " + shown + " is not allowed: it must be " + allowed);
     }
@@ -213,12 +408,37 @@ public final class PrepConfigParser {
       return value;
     }
 
-    <E extends Enum<E>> E choice(String key, Class<E> type) {
+    @SafeVarargs
+    final <E extends Enum<E>> E choice(String key, Class<E> type, E... excluded) {
       List<String> allowed = new ArrayList<>();
       for (E e : type.getEnumConstants()) {
-        allowed.add(e.name().toLowerCase(Locale.ROOT));
+        if (!List.of(excluded).contains(e)) {
+          allowed.add(e.name().toLowerCase(Locale.ROOT));
+        }
       }
       return Enum.valueOf(type, oneOf(key, allowed).toUpperCase(Locale.ROOT));
+    }
+
+    boolean isNull(String key) {
+      return !c.hasPath(key);
+    }
+
+    /** A whole number at least min, or null when the key is null or absent. */
+    Long optionalLong(String key, long min) {
+      if (isNull(key)) {
+        return null;
+      }
+      return longIn(key, min, Long.MAX_VALUE);
+    }
+
+    /** A non-blank string, or null when the key is null, absent or blank. */
+    String optionalString(String key) {
+      if (isNull(key)) {
+        return null;
+      }
+      String value = c.getValue(key).valueType() == ConfigValueType.NUMBER
+          ? c.getValue(key).unwrapped().toString() : string(key).trim();
+      return value.isEmpty() ? null : value;
     }
 
     List<String> stringOrList(String key) {

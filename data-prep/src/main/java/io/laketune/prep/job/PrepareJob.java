@@ -4,11 +4,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.laketune.prep.config.PrepConfig;
 import io.laketune.prep.format.RecordFormat;
-import io.laketune.prep.read.Chunk;
-import io.laketune.prep.read.ChunkLines;
-import io.laketune.prep.read.InputFile;
-import io.laketune.prep.read.InputFiles;
-import io.laketune.prep.read.LineCounts;
+import io.laketune.prep.config.PrepConfig.SourceFormat;
+import io.laketune.prep.source.TableSource;
 import io.laketune.prep.split.Shuffle;
 import io.laketune.prep.tokenize.ExampleTokenizer;
 import io.laketune.prep.tokenize.TokenizerCache;
@@ -28,16 +25,20 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaPairRDD;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
 import scala.Tuple2;
 
 /**
- * {@code laketune prepare}: JSONL in the data lake → Parquet token shards + manifest.json.
+ * {@code laketune prepare}: JSONL or table rows in the data lake → Parquet token shards +
+ * manifest.json.
  *
  * <pre>
- * input files ─► chunks ─(1 task each)─► lines ─► Outcome per line (example | rejected | dropped)
- *   ├─ rejected ─► rejects/part-NNNNN.jsonl              (one file per chunk that has any)
+ * JSONL files ─► chunks ─(1 task each)─► lines ─┐
+ * table / query / DataFrame ─► selected rows ───┴─► Outcome per record (example | rejected | dropped)
+ *   ├─ rejected ─► rejects/part-NNNNN.jsonl   (per chunk; for tables sorted by row identity)
  *   └─ examples ─► dedup (optional, first in input order wins)
  *                ─► key (split, shard, seeded order) ─► one partition per shard, sorted
  *                ─► pack to seq_len ─► train|validation/shard-NNNNN.parquet
@@ -45,7 +46,8 @@ import scala.Tuple2;
  * </pre>
  *
  * Output bytes never depend on Spark's partitioning, timing or task attempts: shard membership and
- * order come from content hashes and the seed, file names from shard numbers.
+ * order come from content hashes and the seed, ties from the input order (file and line, or a
+ * table row's identity hash), file names from shard numbers.
  */
 public final class PrepareJob {
 
@@ -61,6 +63,24 @@ public final class PrepareJob {
    *     rejects; the message says which and how
    */
   public static Manifest run(SparkSession spark, PrepConfig config, PrintStream log) throws IOException {
+    if (config.source().format() == SourceFormat.DATAFRAME) {
+      throw new IllegalArgumentException("This configuration is for a DataFrame: pass the DataFrame to"
+          + " io.laketune.prep.Prepare.prepare.");
+    }
+    return run(spark, config, null, log);
+  }
+
+  /** Runs the job on a DataFrame's rows: the door of {@code io.laketune.prep.Prepare}. */
+  public static Manifest runDataFrame(SparkSession spark, PrepConfig config, Dataset<Row> df, PrintStream log)
+      throws IOException {
+    return run(spark, config, df, log);
+  }
+
+  /**
+   * Runs the job on a DataFrame's rows (the DataFrame API) or, when df is null, on what the
+   * configuration names.
+   */
+  private static Manifest run(SparkSession spark, PrepConfig config, Dataset<Row> df, PrintStream log) throws IOException {
     JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     Configuration hadoop = sc.hadoopConfiguration();
     HadoopConf conf = new HadoopConf(new Configuration(hadoop));
@@ -71,11 +91,14 @@ public final class PrepareJob {
     new ExampleTokenizer(tokenizer, config);
     String fingerprint = tokenizer.fingerprint();
 
-    List<InputFile> files = InputFiles.expand(config.input(), hadoop);
+    // Resolved before anything is written: a wrong path, version, column or filter stops here.
+    Input input = df != null ? new TableInput(TableSource.ofDataFrame(df, config))
+        : config.source().format().tabular() ? new TableInput(TableSource.resolve(spark, config))
+        : JsonlInput.of(config, hadoop);
     DatasetDir dir = DatasetDir.create(config.output(), config.overwrite(), hadoop);
     String staging = dir.staging().toString();
     try (Progress progress = new Progress(spark.sparkContext(), log, config.progressSeconds())) {
-      Manifest manifest = prepare(sc, config, conf, files, staging, fingerprint, tokenizer, progress, dir);
+      Manifest manifest = prepare(sc, config, conf, input, staging, fingerprint, tokenizer, progress, dir);
       manifest.write(dir.staging(), hadoop);
       dir.commit();
       Summary.print(log, manifest, dir.output().toString(), progress.seconds(), sc.defaultParallelism());
@@ -89,42 +112,18 @@ public final class PrepareJob {
   }
 
   private static Manifest prepare(JavaSparkContext sc, PrepConfig config, HadoopConf conf,
-      List<InputFile> files, String staging, String fingerprint, Tokenizer tokenizer,
+      Input input, String staging, String fingerprint, Tokenizer tokenizer,
       Progress progress, DatasetDir dir) throws IOException {
-    List<Chunk> chunks = InputFiles.chunks(files, config.splitBytes());
-    if (LineCounts.needed(chunks)) {
-      progress.stage("counting lines");
-      sc.setJobDescription("laketune prepare: count lines of split files");
-      List<Long> counts = sc.parallelize(chunks, chunks.size())
-          .map(chunk -> LineCounts.count(chunk, conf.get())).collect();
-      chunks = LineCounts.number(chunks, counts.stream().mapToLong(Long::longValue).toArray());
-    }
-
-    progress.stage("tokenizing");
-    sc.setJobDescription("laketune prepare: parse, render, tokenize");
-    Progress.Counters counters = progress.counters();
-    long maxBytes = config.length().maxRecordBytes();
-    String location = config.tokenizer();
-    JavaRDD<Outcome> outcomes = sc.parallelize(chunks, chunks.size()).mapPartitions(it -> {
-      Chunk chunk = it.next();
-      RecordProcessor processor =
-          new RecordProcessor(config, TokenizerCache.get(location, fingerprint, conf.get()));
-      return processor.process(chunk, ChunkLines.open(chunk, maxBytes, conf.get()), counters);
-    }).persist(StorageLevel.MEMORY_AND_DISK());
+    JavaRDD<Outcome> outcomes = input.outcomes(sc, config, conf, fingerprint, progress)
+        .persist(StorageLevel.MEMORY_AND_DISK());
     try {
       Tally tally = outcomes.mapPartitions(it -> List.of(Tally.of(it)).iterator()).reduce(Tally::merge);
 
       progress.stage("writing rejects");
       sc.setJobDescription("laketune prepare: write rejects");
-      RejectsTask rejectsTask = new RejectsTask(conf, staging);
-      List<RejectsTask.RejectsFile> rejectFiles = new ArrayList<>(outcomes
-          .mapPartitionsWithIndex((i, it) -> {
-            RejectsTask.RejectsFile f = rejectsTask.write(i, it);
-            return (f == null ? List.<RejectsTask.RejectsFile>of() : List.of(f)).iterator();
-          }, true)
-          .collect());
-      rejectFiles.sort(Comparator.comparing(RejectsTask.RejectsFile::path));
-      checkRejects(tally, config, dir);
+      List<RejectsTask.RejectsFile> rejectFiles =
+          input.writeRejects(outcomes, tally, new RejectsTask(conf, staging));
+      checkRejects(tally, config, dir, input.unit());
 
       JavaRDD<Outcome.Example> examples = outcomes
           .filter(o -> o instanceof Outcome.Example)
@@ -163,14 +162,14 @@ public final class PrepareJob {
           int partition = e.validation()
               ? trainShards + Shuffle.shard(seed, hash, validationShards)
               : Shuffle.shard(seed, hash, trainShards);
-          return new Tuple2<>(new ShardKey(partition, Shuffle.order(seed, hash), e.file(), e.line()), e);
+          return new Tuple2<>(new ShardKey(partition, Shuffle.order(seed, hash), e.inputHi(), e.inputLo()), e);
         });
         shardInfos = keyed
             .repartitionAndSortWithinPartitions(new ShardKey.ByShard(trainShards + validationShards), ShardKey.ORDER)
             .mapPartitionsWithIndex((p, it) -> List.of(shardTask.write(p, it)).iterator(), true)
             .collect();
       }
-      return manifest(config, tokenizer, fingerprint, tally, duplicates, truncated, shardInfos, rejectFiles);
+      return manifest(config, input, tokenizer, fingerprint, tally, duplicates, truncated, shardInfos, rejectFiles);
     } finally {
       outcomes.unpersist(false);
     }
@@ -180,21 +179,25 @@ public final class PrepareJob {
     return (int) Math.min(Integer.MAX_VALUE / 2, (tokens + shardTokens - 1) / shardTokens);
   }
 
-  private static void checkRejects(Tally tally, PrepConfig config, DatasetDir dir) {
+  private static void checkRejects(Tally tally, PrepConfig config, DatasetDir dir, String unit) {
     long rejected = tally.rejectedTotal();
     if (tally.read > 0 && rejected > config.maxRejectFraction() * tally.read) {
       throw new TooManyRejects(String.format(Locale.ROOT,
-          "%,d of %,d lines (%.2f%%) were rejected, more than rejects.max_fraction = %s allows; "
-              + "see %s/rejects/ for the file, line and reason of each, then fix the input or raise "
+          "%,d of %,d %s (%.2f%%) were rejected, more than rejects.max_fraction = %s allows; "
+              + "see %s/rejects/ for the %s and reason of each, then fix the input or raise "
               + "laketune.prep.rejects.max_fraction.",
-          rejected, tally.read, 100.0 * rejected / tally.read, config.maxRejectFraction(), dir.staging()));
+          rejected, tally.read, unit, 100.0 * rejected / tally.read, config.maxRejectFraction(), dir.staging(),
+          unit.equals("lines") ? "file, line" : "identity"));
     }
     if (tally.read == 0) {
-      throw new IllegalArgumentException("laketune.prep.input: the input files hold no lines; nothing to prepare.");
+      throw new IllegalArgumentException(unit.equals("lines")
+          ? "laketune.prep.input: the input files hold no lines; nothing to prepare."
+          : "laketune.prep.source: the source has no rows" + (config.source().filter().isEmpty() ? ""
+              : " where source.filter holds") + "; nothing to prepare.");
     }
   }
 
-  private static Manifest manifest(PrepConfig config, Tokenizer tokenizer, String fingerprint,
+  private static Manifest manifest(PrepConfig config, Input input, Tokenizer tokenizer, String fingerprint,
       Tally tally, long duplicates, long truncated, List<Manifest.ShardInfo> shardInfos,
       List<RejectsTask.RejectsFile> rejectFiles) throws IOException {
     Map<String, Manifest.SplitInfo> splits = new LinkedHashMap<>();
@@ -214,7 +217,7 @@ public final class PrepareJob {
     Integer bos = tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : null;
     int eos = ExampleTokenizer.eosId(tokenizer);
     int pad = tokenizer.padId().orElse(eos >= 0 ? eos : 0);
-    JsonNode resolved = JSON.readTree(config.resolvedJson());
+    JsonNode resolved = JSON.readTree(input.pinnedConfig());
     return new Manifest(
         ShardSchema.FORMAT,
         ShardSchema.VERSION,
@@ -228,6 +231,7 @@ public final class PrepareJob {
         splits,
         new Manifest.Rejects(rejectFiles.stream().mapToLong(RejectsTask.RejectsFile::lines).sum(),
             rejectFiles.stream().map(RejectsTask.RejectsFile::path).toList()),
+        input.info(),
         resolved);
   }
 

@@ -86,7 +86,7 @@ final class RecordProcessor {
     if (lines.tooLarge()) {
       return new Outcome.Rejected(file, line, RejectReason.RECORD_TOO_LARGE.label(),
           "the line has " + lines.size() + " bytes, more than length.max_record_bytes = "
-              + config.length().maxRecordBytes(), excerpt(lines));
+              + config.length().maxRecordBytes(), excerpt(lines), null);
     }
     String text = null;
     try {
@@ -94,12 +94,16 @@ final class RecordProcessor {
       return example(chunk.file().index(), line, json.parse(text));
     } catch (BadRecordException e) {
       String shown = text != null ? text.substring(0, Math.min(EXCERPT, text.length())) : excerpt(lines);
-      return new Outcome.Rejected(file, line, e.reason().label(), e.detail(), shown);
+      return new Outcome.Rejected(file, line, e.reason().label(), e.detail(), shown, null);
     }
   }
 
-  /** One line's outcome once it is a JSON object; public to the job for inspect. */
-  Outcome example(int file, long line, JsonNode record) throws BadRecordException {
+  /**
+   * One record's outcome once it is a JSON object (a parsed line or a converted table row).
+   *
+   * @param inputHi with inputLo, the record's input order (see Outcome.Example)
+   */
+  Outcome example(long inputHi, long inputLo, JsonNode record) throws BadRecordException {
     long splitHash = config.split().byContent() ? 0 : idHash(record);
     Rendered rendered = format.render(record);
     long[] hash = ContentHash.of(rendered.content());
@@ -118,7 +122,7 @@ final class RecordProcessor {
     }
     boolean validation = SplitAssigner.isValidation(
         config.split().byContent() ? hash[0] : splitHash, config.split().validationFraction());
-    return new Outcome.Example(file, line, hash[0], hash[1], validation, truncated, doc);
+    return new Outcome.Example(inputHi, inputLo, hash[0], hash[1], validation, truncated, doc);
   }
 
   private long idHash(JsonNode record) throws BadRecordException {

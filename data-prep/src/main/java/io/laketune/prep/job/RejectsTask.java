@@ -14,9 +14,13 @@ import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
 
 /**
- * Writes the rejected lines of one input chunk to {@code rejects/part-NNNNN.jsonl} (N = the
- * chunk's number), one JSON object per line: {"file", "line", "reason", "detail", "excerpt"}.
- * A chunk without rejects writes no file.
+ * Writes rejected records to {@code rejects/part-NNNNN.jsonl}, one JSON object per line. For JSONL
+ * input, one file per input chunk (N = the chunk's number) of {"file", "line", "reason", "detail",
+ * "excerpt"}; for table rows, one file per part of the rejects sorted by row identity (see
+ * PrepareJob), of {"file", "row", "key", "reason", "detail", "excerpt"} where "file" is the data
+ * file, "row" the position in it (from 0) and "key" the source.key value — each left out when the
+ * source does not give it — and "excerpt" the start of the row's values as JSON. A part without
+ * rejects writes no file.
  */
 final class RejectsTask implements Serializable {
 
@@ -66,8 +70,20 @@ final class RejectsTask implements Serializable {
 
   private static byte[] line(Outcome.Rejected r) throws JsonProcessingException {
     ObjectNode node = JSON.createObjectNode();
-    node.put("file", r.file());
-    node.put("line", r.line());
+    if (r.row() == null) {
+      node.put("file", r.file());
+      node.put("line", r.line());
+    } else {
+      if (r.file() != null) {
+        node.put("file", r.file());
+      }
+      if (r.line() >= 0) {
+        node.put("row", r.line());
+      }
+      if (r.row().key() != null) {
+        node.set("key", JSON.readTree(r.row().key()));
+      }
+    }
     node.put("reason", r.reason());
     node.put("detail", r.detail());
     node.put("excerpt", r.excerpt());

@@ -6,10 +6,10 @@ import org.apache.spark.Partitioner;
 
 /**
  * Where an example goes: its shard (Spark partition = shard; train shards first, then validation)
- * and its place there (seeded shuffle order, ties by input order). Sorting by this key inside each
+ * and its place there (seeded shuffle order, ties by input order: see Outcome.Example). Sorting by this key inside each
  * partition gives every shard the same content in the same order on every run.
  */
-record ShardKey(int partition, long order, int file, long line) implements Serializable {
+record ShardKey(int partition, long order, long inputHi, long inputLo) implements Serializable {
 
   static final Comparator<ShardKey> ORDER = new ByOrder();
 
@@ -20,8 +20,8 @@ record ShardKey(int partition, long order, int file, long line) implements Seria
       if (c != 0) {
         return c;
       }
-      c = Integer.compare(a.file, b.file);
-      return c != 0 ? c : Long.compare(a.line, b.line);
+      c = Long.compare(a.inputHi, b.inputHi);
+      return c != 0 ? c : Long.compare(a.inputLo, b.inputLo);
     }
   }
 

@@ -35,9 +35,14 @@ public final class ContentHash {
 
   /** First 128 bits of SHA-256 of the UTF-8 bytes. */
   public static long[] sha128(String text) {
+    return sha128(text.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /** First 128 bits of SHA-256 of the bytes, as {high 64 bits, low 64 bits}. */
+  public static long[] sha128(byte[] bytes) {
     byte[] d;
     try {
-      d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+      d = MessageDigest.getInstance("SHA-256").digest(bytes);
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java runtime has SHA-256", e);
     }

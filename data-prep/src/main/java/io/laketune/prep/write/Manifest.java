@@ -14,6 +14,7 @@ import java.io.Serializable;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
 import java.util.Map;
+import io.laketune.prep.source.SourceInfo;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
@@ -31,7 +32,10 @@ import org.apache.hadoop.fs.Path;
  * @param counts what happened to every line read: records_read = kept + rejected + dropped + duplicates
  * @param splits "train" and "validation" (present even when empty)
  * @param rejects where the rejected lines are listed
- * @param config the resolved laketune.prep section that made the dataset
+ * @param source where the records came from: for tables the location and the exact version or
+ *     snapshot read (see {@link SourceInfo}); null in manifests written before it existed
+ * @param config the resolved laketune.prep section that made the dataset, with the table versions
+ *     the job resolved written in: preparing from it again reads the same rows
  */
 public record Manifest(
     String format,
@@ -44,6 +48,7 @@ public record Manifest(
     Counts counts,
     Map<String, SplitInfo> splits,
     Rejects rejects,
+    SourceInfo source,
     JsonNode config) {
 
   public static final String FILE_NAME = "manifest.json";

@@ -97,7 +97,7 @@ public final class PrepareBenchmark {
   }
 
   private static Manifest run(SparkSession spark, PrepConfig config, String output) throws IOException {
-    PrepConfig at = new PrepConfig(config.input(), output, true, config.tokenizer(), config.format(),
+    PrepConfig at = new PrepConfig(config.input(), config.source(), output, true, config.tokenizer(), config.format(),
         config.labels(), config.length(), config.pack(), config.split(), config.dedup(), config.seed(),
         config.maxRejectFraction(), config.shardTokens(), config.splitBytes(), config.progressSeconds(),
         config.resolvedJson());
