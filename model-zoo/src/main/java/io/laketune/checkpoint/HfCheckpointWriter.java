@@ -58,7 +58,7 @@ public final class HfCheckpointWriter {
   public static void write(
       Path dir, String configJson, LinkedHashMap<String, INDArray> tensors, DType storeAs, long maxShardBytes)
       throws IOException {
-    write(dir, parseConfig(configJson), configJson, tensors, storeAs, Map.of(), maxShardBytes, List.of());
+    write(dir, parseConfig(configJson), configJson, tensors, storeAs, Map.of(), maxShardBytes, List.of(), Map.of());
   }
 
   /** Writes config (pretty-printed) and tensors. */
@@ -90,13 +90,24 @@ public final class HfCheckpointWriter {
       Path dir, JsonNode config, LinkedHashMap<String, INDArray> tensors, DType storeAs,
       Map<String, DType> exactTypes, long maxShardBytes, List<Path> extraFiles)
       throws IOException {
+    write(dir, config, tensors, storeAs, exactTypes, maxShardBytes, extraFiles, Map.of());
+  }
+
+  /**
+   * As above, with entries for every shard's "__metadata__" besides "format": "pt" (string values,
+   * as the safetensors library requires; transformers ignores keys it does not know).
+   */
+  public static void write(
+      Path dir, JsonNode config, LinkedHashMap<String, INDArray> tensors, DType storeAs,
+      Map<String, DType> exactTypes, long maxShardBytes, List<Path> extraFiles, Map<String, String> metadata)
+      throws IOException {
     write(dir, config, PRETTY.writeValueAsString(config) + "\n", tensors, storeAs, exactTypes, maxShardBytes,
-        extraFiles);
+        extraFiles, metadata);
   }
 
   private static void write(
       Path dir, JsonNode config, String configText, LinkedHashMap<String, INDArray> tensors, DType storeAs,
-      Map<String, DType> exactTypes, long maxShardBytes, List<Path> extraFiles)
+      Map<String, DType> exactTypes, long maxShardBytes, List<Path> extraFiles, Map<String, String> metadata)
       throws IOException {
     if (!config.isObject()) {
       throw new IllegalArgumentException("config for " + dir + " must be a JSON object.");
@@ -107,6 +118,9 @@ public final class HfCheckpointWriter {
     checkTarget(dir);
     checkExtraFiles(dir, extraFiles);
     List<SafetensorsWriter> shards = plan(tensors, storeAs, exactTypes, maxShardBytes);
+    for (SafetensorsWriter shard : shards) {
+      shard.metadata(metadata);
+    }
     Path absolute = dir.toAbsolutePath();
     Path tmp = absolute.resolveSibling("." + absolute.getFileName() + ".tmp-" + UUID.randomUUID());
     Files.createDirectories(tmp);

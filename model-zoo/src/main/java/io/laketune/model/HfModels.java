@@ -180,6 +180,12 @@ public final class HfModels {
    */
   public static void save(CausalLm model, Path dir, DType storeAs, long maxShardBytes, List<Path> extraFiles)
       throws IOException {
+    save(model, dir, storeAs, maxShardBytes, extraFiles, Map.of());
+  }
+
+  /** As above, with {@code metadata} added to every weights file's "__metadata__" (string values). */
+  public static void save(CausalLm model, Path dir, DType storeAs, long maxShardBytes, List<Path> extraFiles,
+      Map<String, String> metadata) throws IOException {
     ObjectNode config = model.config().json().deepCopy();
     config.put("torch_dtype", switch (storeAs) {
       case BF16 -> "bfloat16";
@@ -206,6 +212,6 @@ public final class HfModels {
     } else {
       config.remove(BnbConfig.KEY);
     }
-    HfCheckpointWriter.write(dir, config, tensors, storeAs, exactTypes, maxShardBytes, extraFiles);
+    HfCheckpointWriter.write(dir, config, tensors, storeAs, exactTypes, maxShardBytes, extraFiles, metadata);
   }
 }

@@ -15,6 +15,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -105,10 +106,18 @@ public final class PeftAdapterFiles {
    * stored as fp32 unless {@code storeAs} says otherwise.
    */
   public static void write(LoraModel m, Path dir, DType storeAs) throws IOException {
+    write(m, dir, storeAs, Map.of());
+  }
+
+  /**
+   * As above, with {@code metadata} added to adapter_model.safetensors' "__metadata__" (string
+   * values; PEFT and vLLM ignore keys they do not know).
+   */
+  public static void write(LoraModel m, Path dir, DType storeAs, Map<String, String> metadata) throws IOException {
     Path parent = dir.toAbsolutePath().getParent();
     if (parent != null) Files.createDirectories(parent);
     Path tmp = Files.createTempDirectory(parent, "." + dir.getFileName() + ".tmp-");
-    SafetensorsWriter w = new SafetensorsWriter();
+    SafetensorsWriter w = new SafetensorsWriter().metadata(metadata);
     for (String name : m.trainableNames()) w.add(fileKey(m, name), m.model().params().get(name).stored(), storeAs);
     w.write(tmp.resolve(WEIGHTS));
     com.fasterxml.jackson.databind.node.ObjectNode config = m.config().toJson();

@@ -4,6 +4,8 @@ import io.laketune.prep.config.PrepConfig;
 import io.laketune.prep.config.PrepConfigParser;
 import io.laketune.prep.inspect.Inspect;
 import io.laketune.prep.inspect.InspectView;
+import io.laketune.prep.source.LakehouseConf;
+import io.laketune.prep.write.Manifest;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -11,20 +13,31 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code laketune inspect --config FILE [--n N]}: the first N prepared rows as text with the trained
- * spans marked, and their token ids, labels, positions and document boundaries; before the dataset
- * is prepared, the first N input lines as the job would tokenize them. No Spark.
+ * {@code laketune inspect --config FILE [--n N]}: where the prepared dataset came from (source table,
+ * version or snapshot, query), then its first N rows as text with the trained spans marked, and
+ * their token ids, labels, positions and document boundaries; before the dataset is prepared, the
+ * first N input lines or table rows as the job would tokenize them. {@code --dataset DIR} does the
+ * same for a dataset directory; {@code --run DIR} shows the lineage of a training run's final
+ * outputs and checkpoints. Spark (local) only for table sources not prepared yet.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-    description = "Show prepared examples with trained spans marked and their token ids and labels.")
+    description = "Show where a dataset or run came from, and prepared examples with trained spans marked.")
 public final class InspectCommand implements Callable<Integer> {
 
-  @Option(names = "--config", required = true, description = "HOCON run file with a laketune.prep section.")
+  @Option(names = "--config", description = "HOCON run file with a laketune.prep section.")
   Path config;
+
+  @Option(names = "--dataset", paramLabel = "DIR", description = "A prepared dataset directory.")
+  String dataset;
+
+  @Option(names = "--run", paramLabel = "DIR", description = "A training run's output directory: its lineage.")
+  String run;
 
   @Option(names = "--set", description = "Override a key, e.g. --set format.type=chat (repeatable).")
   List<String> sets = new ArrayList<>();
@@ -46,9 +59,39 @@ public final class InspectCommand implements Callable<Integer> {
     if (n <= 0) {
       throw new IllegalArgumentException("--n must be positive, got " + n);
     }
-    PrepConfig prep = PrepConfigParser.load(config, sets);
+    int given = (config != null ? 1 : 0) + (dataset != null ? 1 : 0) + (run != null ? 1 : 0);
+    if (given != 1) {
+      throw new IllegalArgumentException("laketune inspect needs one of --config RUN_FILE, --dataset DIR or --run DIR.");
+    }
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-    Inspect.run(prep, n, split, new InspectView.Options(color, !noTokens), new Configuration(), out);
+    InspectView.Options options = new InspectView.Options(color, !noTokens);
+    Configuration conf = new Configuration();
+    if (run != null) {
+      RunLineageView.print(run, conf, out);
+      return 0;
+    }
+    if (dataset != null) {
+      Inspect.dataset(dataset, n, split, options, conf, out);
+      return 0;
+    }
+    PrepConfig prep = PrepConfigParser.load(config, sets);
+    org.apache.hadoop.fs.Path output = new org.apache.hadoop.fs.Path(prep.output());
+    boolean prepared = output.getFileSystem(conf).exists(new org.apache.hadoop.fs.Path(output, Manifest.FILE_NAME));
+    if (prepared || !prep.source().format().tabular()) {
+      Inspect.run(prep, n, split, options, conf, out);
+      return 0;
+    }
+    // A table source not prepared yet: read its first rows with a local Spark session.
+    SparkConf sparkConf = LakehouseConf.apply(prep, new SparkConf().setAppName("laketune inspect"));
+    if (!sparkConf.contains("spark.master")) {
+      sparkConf.setMaster("local[1]");
+    }
+    SparkSession spark = SparkSession.builder().config(sparkConf).getOrCreate();
+    try {
+      Inspect.run(prep, n, split, options, spark.sparkContext().hadoopConfiguration(), out, spark);
+    } finally {
+      spark.stop();
+    }
     return 0;
   }
 }

@@ -3,28 +3,35 @@ package io.laketune.cli;
 import io.laketune.prep.config.PrepConfig;
 import io.laketune.prep.config.PrepConfigParser;
 import io.laketune.prep.job.PrepareJob;
+import io.laketune.prep.source.LakehouseConf;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code laketune prepare --config FILE}: JSONL → Parquet token shards + manifest.json (see
- * data-prep's reference.conf). Under spark-submit it runs on the cluster spark-submit names; on its
- * own it runs Spark in local mode on all cores.
+ * {@code laketune prepare --config FILE}: JSONL, Parquet, Delta or Iceberg tables, catalog tables or
+ * a SQL query → Parquet token shards + manifest.json (see data-prep's reference.conf); {@code --from
+ * DATASET} prepares again from what a dataset's manifest records. Under spark-submit it runs on the
+ * cluster spark-submit names; on its own it runs Spark in local mode on all cores.
  */
 @Command(name = "prepare", mixinStandardHelpOptions = true,
-    description = "Tokenize JSONL into versioned, training-ready Parquet shards (a Spark job).")
+    description = "Tokenize JSONL or table rows into versioned, training-ready Parquet shards (a Spark job).")
 public final class PrepareCommand implements Callable<Integer> {
 
-  @Option(names = "--config", required = true, description = "HOCON run file with a laketune.prep section.")
+  @Option(names = "--config", description = "HOCON run file with a laketune.prep section.")
   Path config;
+
+  @Option(names = "--from", paramLabel = "DATASET", description = "Prepare again as DATASET was prepared: the"
+      + " configuration its manifest records, with the table versions it read (--set output=... to write elsewhere).")
+  String from;
 
   @Option(names = "--set", description = "Override a key, e.g. --set length.seq_len=4096 (repeatable).")
   List<String> sets = new ArrayList<>();
@@ -34,8 +41,13 @@ public final class PrepareCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    PrepConfig prep = PrepConfigParser.load(config, sets);
-    SparkConf conf = new SparkConf().setAppName("laketune prepare");
+    if ((config == null) == (from == null)) {
+      throw new IllegalArgumentException("laketune prepare needs either --config RUN_FILE or --from DATASET.");
+    }
+    PrepConfig prep = from != null ? PrepConfigParser.fromManifest(from, sets, new Configuration())
+        : PrepConfigParser.load(config, sets);
+    // What the table sources need (Delta's extension and catalog) must be set before the session exists.
+    SparkConf conf = LakehouseConf.apply(prep, new SparkConf().setAppName("laketune prepare"));
     if (master != null) {
       conf.setMaster(master);
     } else if (!conf.contains("spark.master")) {

@@ -1,16 +1,14 @@
 package io.laketune.cli;
 
 import io.laketune.prep.reader.PreparedDataset;
+import io.laketune.train.Lineage;
 import io.laketune.train.TrainConfig;
 import io.laketune.train.Trainer;
 import io.laketune.train.data.PreparedRows;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
@@ -52,7 +50,7 @@ public final class TrainCommand implements Callable<Integer> {
       JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       PreparedRows validation = PreparedRows.has(cfg.data(), "validation") ? new PreparedRows(cfg.data(), "validation") : null;
       Trainer.Result r = new Trainer(sc, cfg, new PreparedRows(cfg.data(), "train"), validation,
-          manifestHash(cfg.data()), out).run();
+          Lineage.dataset(cfg.data(), new Configuration()), out).run();
       out.printf("laketune train: %d steps, last training loss %.4f%s%n", r.steps(), r.lastLoss(),
           r.bestEvalLoss() == null ? "" : String.format(", best validation loss %.4f", r.bestEvalLoss()));
       out.println("laketune train: " + cfg.output() + "/final holds the "
@@ -64,11 +62,4 @@ public final class TrainCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** SHA-256 of the dataset's manifest.json: the lineage a checkpoint records. */
-  static String manifestHash(String dir) throws Exception {
-    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir, "manifest.json");
-    try (InputStream in = p.getFileSystem(new Configuration()).open(p)) {
-      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(in.readAllBytes()));
-    }
-  }
 }

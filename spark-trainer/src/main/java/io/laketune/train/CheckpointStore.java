@@ -101,6 +101,11 @@ final class CheckpointStore {
     }
   }
 
+  /** A checkpoint's laketune_lineage.json; null for checkpoints written before it existed. */
+  Lineage lineage(long step) throws IOException {
+    return Lineage.read(new org.apache.hadoop.fs.Path(dir, "step-" + step), fs.getConf());
+  }
+
   /** A local copy of a checkpoint directory (to load the adapter or model from). */
   Path localCopy(long step) throws IOException {
     Path local = Files.createTempDirectory("laketune-ckpt-");

@@ -1,5 +1,6 @@
 package io.laketune.train;
 
+import io.laketune.checkpoint.ModelIdentity;
 import io.laketune.io.DType;
 import io.laketune.model.CausalLm;
 import io.laketune.model.HfModels;
@@ -45,15 +46,24 @@ public final class Trainer {
   private final RowSource train;
   private final RowSource validation;
   private final String datasetHash;
+  private final Lineage.Dataset dataset;
   private final PrintStream log;
 
+  /** @param datasetHash what identifies the data (a prepared dataset's manifest SHA-256) */
   public Trainer(JavaSparkContext sc, TrainConfig cfg, RowSource train, RowSource validation, String datasetHash,
+      PrintStream log) {
+    this(sc, cfg, train, validation, new Lineage.Dataset(cfg.data(), datasetHash, null, null), log);
+  }
+
+  /** @param dataset the prepared dataset's lineage ({@link Lineage#dataset}): its hash and source */
+  public Trainer(JavaSparkContext sc, TrainConfig cfg, RowSource train, RowSource validation, Lineage.Dataset dataset,
       PrintStream log) {
     this.sc = sc;
     this.cfg = cfg;
     this.train = train;
     this.validation = validation;
-    this.datasetHash = datasetHash;
+    this.datasetHash = dataset.manifestSha256();
+    this.dataset = dataset;
     this.log = log;
   }
 
@@ -88,6 +98,7 @@ public final class Trainer {
     long warmup = cfg.warmupSteps() > 0 ? cfg.warmupSteps() : (long) Math.ceil(cfg.warmupRatio() * total);
     LrSchedule schedule = new LrSchedule(cfg.schedule(), cfg.optimizer().lr(), warmup, total);
     String configHash = sha256(cfg.rendered());
+    Lineage lineage = lineage(baseDir, configHash);
 
     long step = 0;
     Double best = null;
@@ -98,9 +109,12 @@ public final class Trainer {
     var latest = store.latest();
     if (latest.isPresent()) {
       TrainerState st = store.state(latest.get());
-      if (!st.configHash().equals(configHash) || !st.datasetHash().equals(datasetHash)) {
-        throw new IllegalArgumentException(cfg.output() + " holds checkpoints of a run with a different "
-            + (st.configHash().equals(configHash) ? "dataset" : "config") + "; choose a new output directory to start afresh");
+      if (!st.configHash().equals(configHash)) {
+        throw new IllegalArgumentException(cfg.output() + " holds checkpoints of a run with a different config;"
+            + " choose a new output directory to start afresh");
+      }
+      if (!st.datasetHash().equals(datasetHash)) {
+        throw new IllegalArgumentException(differentDataset(store.lineage(latest.get()), latest.get()));
       }
       Path local = store.localCopy(latest.get());
       loadTrainable(master, lora, local);
@@ -240,7 +254,7 @@ public final class Trainer {
         TrainerState st = new TrainerState(TrainerState.FORMAT_VERSION, step, plan.epochOf(Math.max(0, step - 1)),
             plan.stepsPerEpoch(), total, cfg.seed(), cursor, rng, sched, opt.stepCount(), best, bestStep, badEvals,
             skipped, configHash, datasetHash, history);
-        saveCheckpoint(store, master, lora, opt, st);
+        saveCheckpoint(store, master, lora, opt, st, lineage.of("checkpoint", step));
         store.prune(cfg.keepLast(), bestStep);
       }
       writeMetrics(store, history);
@@ -250,7 +264,7 @@ public final class Trainer {
       loadTrainable(master, lora, store.localCopy(bestStep));
       log.println("laketune train: loaded the best checkpoint, step-" + bestStep + " (validation loss " + best + ")");
     }
-    publishFinal(store, master, lora);
+    publishFinal(store, master, lora, lineage, step);
     store.writeFile("loss.png", LossChart.png(history, "laketune " + cfg.method().name().toLowerCase() + " — " + cfg.output()));
     return new Result(step, lastLoss, best, skipped, history);
   }
@@ -266,20 +280,44 @@ public final class Trainer {
     return l;
   }
 
-  private void saveCheckpoint(CheckpointStore store, CausalLm master, LoraModel lora, AdamW opt, TrainerState st)
-      throws IOException {
+  /** What every checkpoint and final output of this run records of its origin. */
+  private Lineage lineage(Path baseDir, String configHash) throws IOException {
+    long start = System.nanoTime();
+    ModelIdentity model = ModelIdentity.of(baseDir);
+    double seconds = (System.nanoTime() - start) / 1e9;
+    log.printf(java.util.Locale.ROOT, "laketune train: base model %s: %d weights files, %.1f MB hashed in %.2f s;"
+        + " dataset %s%n", cfg.model(), model.weights().size(), model.weightBytes() / 1e6, seconds, dataset.describe());
+    return new Lineage(Lineage.FORMAT, Lineage.FORMAT_VERSION, "laketune spark-trainer", "checkpoint", 0,
+        cfg.output(), cfg.method().name().toLowerCase(java.util.Locale.ROOT), configHash, dataset,
+        Lineage.BaseModel.of(cfg.model(), model));
+  }
+
+  /** Why a resumed run refuses this dataset: what the checkpoint was trained on, and what the dataset is now. */
+  private String differentDataset(Lineage before, long step) {
+    String then = before == null ? "another dataset" : before.dataset().describe();
+    return cfg.output() + " holds checkpoints of a run on a different dataset: step-" + step + " was trained on "
+        + then + ", but " + cfg.data() + " is " + dataset.describe() + "; choose a new output directory to start"
+        + " afresh" + (before != null && before.dataset().source() != null
+        ? ", or prepare the dataset again from the configuration in its manifest (it pins the version read)" : "")
+        + ".";
+  }
+
+  private void saveCheckpoint(CheckpointStore store, CausalLm master, LoraModel lora, AdamW opt, TrainerState st,
+      Lineage lineage) throws IOException {
     if (!Double.isFinite(master.params().flatValues().sumNumber().doubleValue())) {
       throw new IllegalStateException("the parameters are not finite at step " + st.globalStep() + "; not writing a checkpoint");
     }
     Path tmp = Files.createTempDirectory("laketune-save-");
     Path dir = tmp.resolve("step");
-    writeModel(master, lora, dir);
+    writeModel(master, lora, dir, lineage);
     store.save(st.globalStep(), dir, opt.expAvg().toFloatVector(), opt.expAvgSq().toFloatVector(), st);
   }
 
-  private void writeModel(CausalLm master, LoraModel lora, Path dir) throws IOException {
-    if (lora != null) PeftAdapterFiles.write(lora, dir, DType.F32);
-    else HfModels.save(master, dir, DType.F32, 5_000_000_000L, sideFiles());
+  /** The adapter or model, with the lineage in its safetensors metadata and as laketune_lineage.json. */
+  private void writeModel(CausalLm master, LoraModel lora, Path dir, Lineage lineage) throws IOException {
+    if (lora != null) PeftAdapterFiles.write(lora, dir, DType.F32, lineage.metadata());
+    else HfModels.save(master, dir, DType.F32, 5_000_000_000L, sideFiles(), lineage.metadata());
+    lineage.write(dir);
   }
 
   private List<Path> sideFiles() {
@@ -300,14 +338,17 @@ public final class Trainer {
     }
   }
 
-  private void publishFinal(CheckpointStore store, CausalLm master, LoraModel lora) throws IOException {
+  private void publishFinal(CheckpointStore store, CausalLm master, LoraModel lora, Lineage lineage, long step)
+      throws IOException {
     Path tmp = Files.createTempDirectory("laketune-final-");
     Path dir = tmp.resolve(lora != null ? "adapter" : "model");
-    writeModel(master, lora, dir);
+    writeModel(master, lora, dir, lineage.of(dir.getFileName().toString(), step));
     store.publish(dir, "final/" + dir.getFileName());
     if (lora != null && cfg.exportMerged()) {
       Path merged = tmp.resolve("merged");
-      HfModels.save(lora.mergedModel(), merged, DType.F32, 5_000_000_000L, sideFiles());
+      Lineage mergedLineage = lineage.of("merged", step);
+      HfModels.save(lora.mergedModel(), merged, DType.F32, 5_000_000_000L, sideFiles(), mergedLineage.metadata());
+      mergedLineage.write(merged);
       store.publish(merged, "final/merged");
     }
   }

@@ -62,6 +62,22 @@ public final class PrepConfigParser {
   }
 
   /**
+   * The configuration a prepared dataset's manifest records — the versions of the tables it read
+   * written in — to prepare it again, with --set on top (output=..., overwrite=true).
+   *
+   * @throws IllegalArgumentException when dataset is not a prepared dataset
+   */
+  public static PrepConfig fromManifest(String dataset, List<String> sets, org.apache.hadoop.conf.Configuration conf)
+      throws java.io.IOException {
+    io.laketune.prep.write.Manifest m =
+        io.laketune.prep.write.Manifest.read(new org.apache.hadoop.fs.Path(dataset), conf);
+    Config user = com.typesafe.config.ConfigFactory.parseString("laketune.prep " + m.config(),
+        com.typesafe.config.ConfigParseOptions.defaults().setOriginDescription(dataset + "/manifest.json"));
+    return m.source() != null && "dataframe".equals(m.source().format())
+        ? parseForDataFrame(user, sets) : parse(user, sets);
+  }
+
+  /**
    * Parses the configuration of a DataFrame handed to {@code Prepare.prepare}: the DataFrame is the
    * input, so laketune.prep.input, source.format and the keys that name a table must be left unset.
    */

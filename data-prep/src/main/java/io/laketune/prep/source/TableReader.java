@@ -25,6 +25,8 @@ import org.apache.iceberg.util.SnapshotUtil;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.functions;
+import org.apache.spark.sql.types.DataTypes;
 
 /**
  * Reads one table of a source — Parquet files, a Delta or Iceberg table by path, a catalog table —
@@ -251,9 +253,9 @@ final class TableReader {
     }
   }
 
-  /** A Spark SQL timestamp string, as Spark casts it (session time zone). */
+  /** A Spark SQL timestamp string, as Spark casts it (session time zone); null when it is none. */
   private Timestamp timestamp(String text, String key) {
-    Row r = spark.sql("SELECT CAST(:t AS TIMESTAMP)", Map.<String, Object>of("t", text)).head();
+    Row r = spark.range(1).select(functions.lit(text).try_cast(DataTypes.TimestampType)).head();
     if (r.isNullAt(0)) {
       throw new IllegalArgumentException(key + " = \"" + text + "\" is not a timestamp: write it like"
           + " 2026-11-30 12:00:00 or 2026-11-30T12:00:00Z.");

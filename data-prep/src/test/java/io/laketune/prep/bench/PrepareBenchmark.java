@@ -18,36 +18,58 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import io.laketune.checkpoint.ModelIdentity;
+import io.laketune.model.SharedModels;
+import io.laketune.prep.source.LakehouseConf;
+import io.laketune.prep.source.TableSource;
+import org.apache.spark.SparkConf;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Row;
+import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.types.DataTypes;
+import org.apache.spark.sql.types.StructType;
 
 /**
  * Throughput of laketune prepare against the raw encode rate of the same tokenizer on the same
- * text. Not a test: a main that prints figures.
+ * text, for the same records as JSONL, as a Parquet directory and as a Delta table; and what lineage
+ * costs: resolving a table's version before the job, and hashing a base model's weights (what the
+ * trainer does once per run). Not a test: a main that prints figures.
  *
  * <p>Text: the King James Bible, public domain, from Debian's bible-kjv-text package (apt-get
- * install bible-kjv-text; this runs its `bible` program to get plain text), one JSONL document per
+ * install bible-kjv-text; this runs its `bible` program to get plain text), one document per
  * chapter, the corpus repeated. Run from the repository root after mvn test-compile:
  *
  * <pre>
  * mvn -o -q -pl data-prep dependency:build-classpath -Dmdep.outputFile=/tmp/cp.txt -Dmdep.includeScope=test
  * java -Xmx4g $SPARK_JAVA_OPTIONS -cp data-prep/target/classes:data-prep/target/test-classes:\
  *   model-zoo/target/classes:model-zoo/target/test-classes:$(cat /tmp/cp.txt) \
- *   io.laketune.prep.bench.PrepareBenchmark [repeat=2] [cores=1,2]
+ *   io.laketune.prep.bench.PrepareBenchmark [repeat=2] [cores=1,2] [tokenizers=llama3,qwen3] \
+ *   [inputs=jsonl,parquet,delta] [hash_mb=1024]
  * </pre>
  *
  * Figures: raw = Tokenizer.encode of every document in one thread (the DJL/Rust tokenizer alone);
- * end-to-end = the whole job in Spark local[cores] (read, parse, render, tokenize with offsets,
- * mask, hash, shuffle, pack, write zstd Parquet), tokens written / wall time / cores.
+ * end-to-end = the whole job in Spark local[cores] (read, parse or convert rows, render, tokenize
+ * with offsets, mask, hash, shuffle, pack, write zstd Parquet), tokens written / wall time / cores.
+ * The Parquet and Delta inputs hold the same records in as many files as the JSONL has chunks, so
+ * the job gets the same number of tasks from each.
  */
 public final class PrepareBenchmark {
 
   private static final ObjectMapper JSON = new ObjectMapper();
+  private static final StructType TEXT = new StructType().add("text", DataTypes.StringType);
+  private static final StructType MESSAGE = new StructType().add("role", DataTypes.StringType)
+      .add("content", DataTypes.StringType);
+  private static final StructType CHAT = new StructType().add("messages", DataTypes.createArrayType(MESSAGE));
 
   private PrepareBenchmark() {}
 
   public static void main(String[] args) throws Exception {
     int repeat = args.length > 0 ? Integer.parseInt(args[0]) : 2;
     String[] coreCounts = (args.length > 1 ? args[1] : "1,2").split(",");
+    List<String> tokenizers = List.of((args.length > 2 ? args[2] : "llama3,qwen3").split(","));
+    List<String> inputs = List.of((args.length > 3 ? args[3] : "jsonl,parquet,delta").split(","));
+    long hashMb = args.length > 4 ? Long.parseLong(args[4]) : 1024;
     List<String[]> chapters = chapters(kjv());
     Path dir = Files.createTempDirectory("laketune-bench");
     Path text = dir.resolve("kjv-text.jsonl");
@@ -55,8 +77,10 @@ public final class PrepareBenchmark {
     writeCorpus(chapters, repeat, text, chat);
     System.out.printf(Locale.ROOT, "corpus: %d chapters × %d = %d documents, %.1f MB of JSONL (text format)%n",
         chapters.size(), repeat, chapters.size() * repeat, Files.size(text) / 1e6);
+    int files = (int) Math.max(1, (Files.size(text) + SPLIT_BYTES - 1) / SPLIT_BYTES);
+    tables(chapters, repeat, dir, files);
 
-    for (String name : List.of("llama3", "qwen3")) {
+    for (String name : tokenizers) {
       Path model = TokenizerFixtures.modelDir(name);
       try (Tokenizer tokenizer = Tokenizer.load(model)) {
         double[] raw = rawRate(tokenizer, chapters, repeat);
@@ -65,35 +89,113 @@ public final class PrepareBenchmark {
       }
       for (String cores : coreCounts) {
         int n = Integer.parseInt(cores.trim());
-        SparkSession spark = SparkSession.builder().master("local[" + n + "]").appName("bench")
-            .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
-            .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
+        SparkSession spark = session(n);
         try {
           for (String format : List.of("text", "chat")) {
-            if (format.equals("chat") && name.equals("gpt2")) {
-              continue;
+            for (String input : inputs) {
+              String source = switch (input) {
+                case "jsonl" -> "input = \"" + (format.equals("text") ? text : chat).toUri() + "\"";
+                case "parquet" -> "source.format = parquet, input = \"" + dir.resolve("parquet-" + format).toUri() + "\"";
+                case "delta" -> "source.format = delta, input = \"" + dir.resolve("delta-" + format).toUri() + "\"";
+                default -> throw new IllegalArgumentException("inputs are jsonl, parquet, delta: " + input);
+              };
+              String out = dir.resolve(name + "-" + format + "-" + input + "-" + n).toUri().toString();
+              PrepConfig config = PrepConfigParser.parse(ConfigFactory.parseString(
+                  "laketune.prep { " + source + ", output = \"" + out + "\", tokenizer = \""
+                      + model + "\", format.type = " + format + ", length.seq_len = 4096, progress_seconds = 0,"
+                      + " read.split_bytes = " + SPLIT_BYTES + ", split.validation_fraction = 0.01 }"), List.of());
+              // One warm-up run loads the tokenizer and JIT-compiles; the second is timed.
+              run(spark, config, out + "-warmup");
+              long start = System.nanoTime();
+              Manifest m = run(spark, config, out);
+              double seconds = (System.nanoTime() - start) / 1e9;
+              long tokens = m.splits().values().stream().mapToLong(Manifest.SplitInfo::tokens).sum();
+              System.out.printf(Locale.ROOT,
+                  "%s %s %s end-to-end, local[%d]: %,.0f tokens/s = %,.0f tokens/s per core (%,d tokens in %.1f s)%n",
+                  name, format, input, n, tokens / seconds, tokens / seconds / n, tokens, seconds);
+              if (!input.equals("jsonl")) {
+                long t0 = System.nanoTime();
+                TableSource.resolve(spark, config);
+                System.out.printf(Locale.ROOT, "  lineage: resolving the %s source's version and files before the job:"
+                    + " %.0f ms%n", input, (System.nanoTime() - t0) / 1e6);
+              }
             }
-            Path input = format.equals("text") ? text : chat;
-            String out = dir.resolve(name + "-" + format + "-" + n).toUri().toString();
-            PrepConfig config = PrepConfigParser.parse(ConfigFactory.parseString(
-                "laketune.prep { input = \"" + input.toUri() + "\", output = \"" + out + "\", tokenizer = \""
-                    + model + "\", format.type = " + format + ", length.seq_len = 4096, progress_seconds = 0,"
-                    + " read.split_bytes = 4m, split.validation_fraction = 0.01 }"), List.of());
-            // One warm-up run loads the tokenizer and JIT-compiles; the second is timed.
-            run(spark, config, out + "-warmup");
-            long start = System.nanoTime();
-            Manifest m = run(spark, config, out);
-            double seconds = (System.nanoTime() - start) / 1e9;
-            long tokens = m.splits().values().stream().mapToLong(Manifest.SplitInfo::tokens).sum();
-            System.out.printf(Locale.ROOT,
-                "%s %s end-to-end, local[%d]: %,.0f tokens/s = %,.0f tokens/s per core (%,d tokens in %.1f s)%n",
-                name, format, n, tokens / seconds, tokens / seconds / n, tokens, seconds);
           }
         } finally {
           spark.stop();
         }
       }
     }
+    hashing(dir, hashMb);
+  }
+
+  /** Bytes per JSONL chunk: the job's tasks. */
+  private static final long SPLIT_BYTES = 4L << 20;
+
+  private static SparkSession session(int cores) {
+    return SparkSession.builder().master("local[" + cores + "]").appName("bench")
+        .config(LakehouseConf.apply(new SparkConf(false)))
+        .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1").getOrCreate();
+  }
+
+  /** The same records as Parquet and as a Delta table, in {@code files} files each. */
+  private static void tables(List<String[]> chapters, int repeat, Path dir, int files) {
+    SparkSession spark = session(2);
+    try {
+      List<Row> texts = new ArrayList<>();
+      List<Row> chats = new ArrayList<>();
+      for (int r = 0; r < repeat; r++) {
+        for (String[] chapter : chapters) {
+          texts.add(RowFactory.create(textOf(chapter, r)));
+          chats.add(RowFactory.create(List.of(RowFactory.create("user", promptOf(chapter, r)),
+              RowFactory.create("assistant", chapter[1]))));
+        }
+      }
+      for (String format : List.of("text", "chat")) {
+        Dataset<Row> df = spark.createDataFrame(format.equals("text") ? texts : chats, format.equals("text") ? TEXT : CHAT)
+            .repartition(files);
+        df.write().parquet(dir.resolve("parquet-" + format).toString());
+        df.write().format("delta").save(dir.resolve("delta-" + format).toString());
+      }
+    } finally {
+      spark.stop();
+    }
+  }
+
+  /**
+   * What lineage costs the trainer: SHA-256 of a base model's weights, streamed once ({@link
+   * ModelIdentity}), on the shared stories260K model and on a synthetic file of hashMb MiB.
+   */
+  private static void hashing(Path dir, long hashMb) throws IOException {
+    try {
+      Path stories = SharedModels.stories260KHf();
+      long t0 = System.nanoTime();
+      ModelIdentity id = ModelIdentity.of(stories);
+      System.out.printf(Locale.ROOT, "lineage: base model identity of stories260K (%.2f MB of weights): %.1f ms%n",
+          id.weightBytes() / 1e6, (System.nanoTime() - t0) / 1e6);
+    } catch (RuntimeException e) {
+      System.out.println("lineage: stories260K not found (" + e.getMessage() + "); skipped");
+    }
+    Path model = Files.createDirectories(dir.resolve("hash-model"));
+    Path weights = model.resolve("model.safetensors");
+    byte[] block = new byte[8 << 20];
+    new java.util.Random(1).nextBytes(block);
+    try (var out = Files.newOutputStream(weights)) {
+      for (long written = 0; written < hashMb << 20; written += block.length) {
+        out.write(block);
+      }
+    }
+    Files.writeString(model.resolve("config.json"), "{}");
+    for (int pass = 0; pass < 2; pass++) {
+      long t0 = System.nanoTime();
+      ModelIdentity id = ModelIdentity.of(model);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      System.out.printf(Locale.ROOT, "lineage: base model identity of %,d MiB of weights (page cache warm), pass %d:"
+          + " %.2f s = %.0f MB/s, so %.0f s for the 16 GB of an 8B model in bf16%n", hashMb, pass + 1, seconds,
+          id.weightBytes() / 1e6 / seconds, 16e9 / (id.weightBytes() / seconds));
+    }
+    Files.delete(weights);
   }
 
   private static Manifest run(SparkSession spark, PrepConfig config, String output) throws IOException {
@@ -163,6 +265,14 @@ public final class PrepareBenchmark {
     return out;
   }
 
+  private static String textOf(String[] chapter, int r) {
+    return chapter[0] + (r > 0 ? " (copy " + r + ")" : "") + "\n\n" + chapter[1];
+  }
+
+  private static String promptOf(String[] chapter, int r) {
+    return "Recite " + chapter[0] + (r > 0 ? " again (" + r + ")" : "") + ".";
+  }
+
   /** Text: {"text": chapter}. Chat: the user asks for the chapter, the assistant recites it. */
   private static void writeCorpus(List<String[]> chapters, int repeat, Path text, Path chat) throws IOException {
     StringBuilder t = new StringBuilder();
@@ -170,11 +280,11 @@ public final class PrepareBenchmark {
     for (int r = 0; r < repeat; r++) {
       for (String[] chapter : chapters) {
         ObjectNode doc = JSON.createObjectNode();
-        doc.put("text", chapter[0] + (r > 0 ? " (copy " + r + ")" : "") + "\n\n" + chapter[1]);
+        doc.put("text", textOf(chapter, r));
         t.append(JSON.writeValueAsString(doc)).append('\n');
         ObjectNode conv = JSON.createObjectNode();
         var messages = conv.putArray("messages");
-        messages.addObject().put("role", "user").put("content", "Recite " + chapter[0] + (r > 0 ? " again (" + r + ")" : "") + ".");
+        messages.addObject().put("role", "user").put("content", promptOf(chapter, r));
         messages.addObject().put("role", "assistant").put("content", chapter[1]);
         c.append(JSON.writeValueAsString(conv)).append('\n');
       }

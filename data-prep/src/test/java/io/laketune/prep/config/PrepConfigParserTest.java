@@ -96,4 +96,54 @@ class PrepConfigParserTest {
         () -> PrepConfigParser.load(file, List.of())).getMessage();
     assertTrue(bad.contains("run.conf: 2) = \"maybe\" is not allowed: it must be true or false."), bad);
   }
+
+  private static final String TOOLS = "laketune.prep { output = out, tokenizer = tok }\n";
+
+  @Test
+  void tableSourcesAreCheckedAgainstTheInputAndTheirVersionKeys() {
+    PrepConfig delta = parse(TOOLS + "laketune.prep { input = \"/lake/t\", source { format = delta, version = 3,"
+        + " filter = \"lang = 'en'\", key = id } }");
+    assertEquals(PrepConfig.SourceFormat.DELTA, delta.source().format());
+    assertEquals(3L, delta.source().main().version());
+    assertEquals("lang = 'en'", delta.source().filter());
+    assertEquals(PrepConfig.SourceFormat.JSONL, parse(MINIMAL).source().format());
+
+    String twoPaths = error(TOOLS + "laketune.prep { input = [a, b], source.format = delta }");
+    assertTrue(twoPaths.startsWith("laketune.prep.input (") && twoPaths.endsWith(
+        ") has 2 paths: source.format = delta reads one table, give its directory."), twoPaths);
+    assertTrue(error(TOOLS + "laketune.prep { input = a, source { format = iceberg, version = 2 } }")
+        .endsWith("is set, but it is a Delta table's version and source.format is iceberg: use snapshot_id or as_of."));
+    assertTrue(error(TOOLS + "laketune.prep { input = a, source { format = delta, as_of = \"2026-01-01\" } }")
+        .endsWith("is set, but it is an Iceberg table's snapshot and source.format is delta: use version or timestamp."));
+    assertTrue(error(TOOLS + "laketune.prep { input = a, source { format = delta, version = 1, timestamp = x } }")
+        .contains("is set together with source.version: give one of them"));
+    assertTrue(error(TOOLS + "laketune.prep { input = a, source { format = parquet, version = 1 } }")
+        .endsWith("source.format is parquet: it has no versions."));
+    assertTrue(error(TOOLS + "laketune.prep { input = a, source { format = table, table = crm.t } }")
+        .endsWith("is set, but source.format = table reads source.table: remove input."));
+    assertTrue(error(TOOLS + "laketune.prep.source.format = table").contains("source.table"));
+    assertTrue(error(TOOLS + "laketune.prep { input = a, source.filter = \"x > 1\" }")
+        .endsWith("is set, but it applies to table sources, not to JSONL lines."));
+    assertTrue(error(TOOLS + "laketune.prep { input = a, source.format = dataframe }").contains("one of jsonl,"
+        + " parquet, delta, iceberg, table, sql."));
+  }
+
+  @Test
+  void aQueryReadsPinnedViewsWhoseKeysAreChecked() {
+    PrepConfig sql = parse(TOOLS + "laketune.prep.source { format = sql, query = \"SELECT * FROM u JOIN c\","
+        + " views { u { format = iceberg, path = \"/lake/u\", snapshot_id = 7 }, c { format = table, table = crm.c } } }");
+    assertEquals(List.of("c", "u"), List.copyOf(sql.source().views().keySet()));
+    assertEquals(7L, sql.source().views().get("u").snapshotId());
+    assertEquals("crm.c", sql.source().views().get("c").table());
+
+    String query = "laketune.prep.source { format = sql, query = \"SELECT 1\", ";
+    String unknown = error(TOOLS + query + "views.u { format = delta, paths = x } }");
+    assertTrue(unknown.startsWith("laketune.prep.source.views.u.paths (") && unknown.endsWith(
+        ") is not a key of a view; a view has format, path, table, version, timestamp, snapshot_id, as_of."), unknown);
+    assertTrue(error(TOOLS + query + "views.u { path = x } }").contains("has no format"));
+    assertTrue(error(TOOLS + query + "views.u { format = delta, table = x } }").contains("give its path (and no table)"));
+    assertTrue(error(TOOLS + query + "version = 3 }").endsWith("is set, but a query has no version of its own: pin the"
+        + " tables it reads in source.views."));
+    assertTrue(error(TOOLS + "laketune.prep.source { format = sql }").contains("source.query"));
+  }
 }
