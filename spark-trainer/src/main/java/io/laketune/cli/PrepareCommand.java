@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -35,13 +34,7 @@ public final class PrepareCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrepConfig prep = PrepConfigParser.load(config, sets);
-    SparkConf conf = new SparkConf().setAppName("laketune prepare");
-    if (master != null) {
-      conf.setMaster(master);
-    } else if (!conf.contains("spark.master")) {
-      conf.setMaster("local[*]");
-    }
-    SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+    SparkSession spark = LocalSpark.session("laketune prepare", master, "local[*]");
     try {
       PrepareJob.run(spark, prep, new PrintStream(System.out, true, StandardCharsets.UTF_8));
     } finally {
