@@ -4,12 +4,15 @@
 # image FROM a Spark 4.1 / Java 17 image with `COPY DIR /opt/laketune` (see README.md here).
 #
 #   SPARK_HOME=/opt/spark cluster-configs/stage-jars.sh build/laketune-image
+#
+# NATIVE_BUILDS (default all) picks the ND4J CPU builds the image carries, as for the submit scripts.
 set -euo pipefail
 GPUS_DEFAULT=1
 DEPLOY_DEFAULT=cluster
 . "$(dirname "${BASH_SOURCE[0]}")/submit-common.sh"
 [ $# -eq 1 ] || submit_die "usage: stage-jars.sh DIR (SPARK_HOME set to the image's Spark distribution)"
 [ -n "${SPARK_HOME:-}" ] && [ -d "$SPARK_HOME/jars" ] || submit_die "set SPARK_HOME to the Spark distribution the image is built from"
+laketune_check_build
 mkdir -p "$1/jars" "$1/conf"
 cp "$(laketune_app_jar)" "$1/jars/"
 IFS=, read -r -a jars <<< "$(laketune_dependency_jars)"

@@ -30,6 +30,9 @@ Environment (default in brackets):
   DEPLOY_MODE       client or cluster [$DEPLOY_DEFAULT]
   PREP_EXECUTORS    prepare: executors [4]
   PREP_CORES        prepare: cores per executor [4]
+  NATIVE_BUILDS     ND4J CPU builds to ship, comma-separated (plain, onednn-avx2, onednn-avx512, ...)
+                    or all: every build of the local build's class path; each executor loads the
+                    fastest one its own CPU runs [all: safe on mixed hardware]
   EXTRA_SUBMIT_ARGS more spark-submit options, split at spaces
   DRY_RUN=1         print the spark-submit command instead of running it
 EOF
@@ -57,6 +60,7 @@ submit_parse_args() {
   DRIVER_MEMORY="${DRIVER_MEMORY:-8g}"
   DRIVER_OFFHEAP="${DRIVER_OFFHEAP:-$OFFHEAP_MEMORY}"
   DEPLOY_MODE="${DEPLOY_MODE:-$DEPLOY_DEFAULT}"
+  laketune_check_build
   if [ "$COMMAND" = train ]; then
     # the run file's `workers = N` (the last one set), else reference.conf's default
     local from_file
@@ -74,19 +78,58 @@ submit_parse_args() {
 
 # Comma-separated jars for --jars: laketune's data-prep and model-zoo and every dependency the Spark
 # distribution does not already have (compared by artifact name: Spark's own copy wins on its class
-# path anyway). The application jar itself is spark-trainer's.
+# path anyway), less the ND4J native builds NATIVE_BUILDS leaves out. The application jar itself is
+# spark-trainer's.
 laketune_dependency_jars() {
   local cp_file="$LAKETUNE_HOME/spark-trainer/target/classpath.txt"
   [ -f "$cp_file" ] || submit_die "laketune is not built: run 'mvn -q -B package -DskipTests' in $LAKETUNE_HOME first"
-  local provided jar name out=""
+  local provided jar name build out=""
   provided="$(for jar in "$SPARK_HOME"/jars/*.jar; do [ -e "$jar" ] && laketune_artifact "$(basename "$jar")"; done | sort -u)"
   for jar in $(tr ':' ' ' < "$cp_file"); do
+    build="$(laketune_native_build "$(basename "$jar")")"
+    if [ -n "$build" ]; then
+      laketune_wanted_build "$build" || continue
+    fi
     name="$(laketune_artifact "$(basename "$jar")")"
     if ! grep -qxF -- "$name" <<< "$provided"; then
       out="${out:+$out,}$jar"
     fi
   done
   echo "$out"
+}
+
+# Called in the scripts' own shell (laketune_dependency_jars runs in a subshell, where exiting would
+# not stop them): the build must exist and NATIVE_BUILDS name builds it has.
+laketune_check_build() {
+  local cp_file="$LAKETUNE_HOME/spark-trainer/target/classpath.txt" want available
+  [ -f "$cp_file" ] || submit_die "laketune is not built: run 'mvn -q -B package -DskipTests' in $LAKETUNE_HOME first"
+  [ -n "${NATIVE_BUILDS:-}" ] && [ "$NATIVE_BUILDS" != all ] || return 0
+  available="$(laketune_native_builds_available "$cp_file")"
+  for want in ${NATIVE_BUILDS//,/ }; do
+    [[ ", $available," == *", $want,"* ]] || submit_die "NATIVE_BUILDS names $want, but the local build has no such ND4J build (it has: $available); build with -Pall-native-builds for the others"
+  done
+}
+
+# nd4j-native-1.0.0-M2.1-linux-x86_64-onednn-avx2.jar -> onednn-avx2; ...-linux-x86_64.jar -> plain;
+# any other jar (the Java classes included) -> nothing.
+laketune_native_build() {
+  case "$1" in
+    nd4j-native-[0-9]*-linux-x86_64.jar) echo plain ;;
+    nd4j-native-[0-9]*-linux-x86_64-*.jar) sed -E 's/^nd4j-native-[0-9][^-]*(-M[0-9.]+)?-linux-x86_64-(.*)\.jar$/\2/' <<< "$1" ;;
+  esac
+}
+
+laketune_wanted_build() {
+  [ -z "${NATIVE_BUILDS:-}" ] || [ "$NATIVE_BUILDS" = all ] || [[ ",$NATIVE_BUILDS," == *",$1,"* ]]
+}
+
+laketune_native_builds_available() {
+  local jar b out=""
+  for jar in $(tr ':' ' ' < "$1"); do
+    b="$(laketune_native_build "$(basename "$jar")")"
+    [ -n "$b" ] && out="${out:+$out, }$b"
+  done
+  echo "${out:-none}"
 }
 
 # jackson-databind-2.21.2.jar -> jackson-databind; log4j-1.2-api-2.24.3.jar -> log4j-1.2-api;

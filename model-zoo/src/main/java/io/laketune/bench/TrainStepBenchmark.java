@@ -93,14 +93,6 @@ public final class TrainStepBenchmark {
 
   /** Best of several 2048 x 2048 x 2048 fp32 GEMMs into a preallocated output, FLOP/s. */
   static double gemmPeak() {
-    int n = 2048;
-    INDArray a = Nd4j.rand(DataType.FLOAT, n, n), b = Nd4j.rand(DataType.FLOAT, n, n), c = Nd4j.create(DataType.FLOAT, n, n);
-    double best = 0;
-    for (int i = 0; i < 6; i++) {
-      long t = System.nanoTime();
-      Nd4j.gemm(a, b, c, false, false, 1.0, 0.0);
-      best = Math.max(best, 2.0 * n * n * n / ((System.nanoTime() - t) / 1e9));
-    }
-    return best;
+    return Gemm.bestRate(2048, 6);
   }
 }

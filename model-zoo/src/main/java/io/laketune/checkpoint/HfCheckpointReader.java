@@ -28,7 +28,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class HfCheckpointReader implements Closeable {
   static {
-    io.laketune.nn.Nd4jBackend.ensureConfigured();
+    io.laketune.platform.NativeBuilds.initQuietly();
   }
 
 

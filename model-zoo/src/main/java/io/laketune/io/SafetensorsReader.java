@@ -26,7 +26,7 @@ import org.nd4j.linalg.factory.Nd4j;
  */
 public final class SafetensorsReader implements Closeable {
   static {
-    io.laketune.nn.Nd4jBackend.ensureConfigured();
+    io.laketune.platform.NativeBuilds.initQuietly();
   }
 
 

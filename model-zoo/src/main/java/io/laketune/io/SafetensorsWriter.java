@@ -36,7 +36,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  */
 public final class SafetensorsWriter {
   static {
-    io.laketune.nn.Nd4jBackend.ensureConfigured();
+    io.laketune.platform.NativeBuilds.initQuietly();
   }
 
 

@@ -19,7 +19,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  */
 public final class ParamStore {
   static {
-    Nd4jBackend.ensureConfigured();
+    io.laketune.platform.NativeBuilds.initQuietly();
   }
 
   private final DataType computeType;

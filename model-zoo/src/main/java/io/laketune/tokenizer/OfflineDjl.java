@@ -53,6 +53,21 @@ final class OfflineDjl {
   private OfflineDjl() {}
 
   /**
+   * DJL's state as it will act: offline mode, whether usage tracking is off, and the folder its
+   * native library is unpacked to. Reading it applies the settings above first, and touches no network.
+   */
+  static String[] state() {
+    boolean tracking = !Boolean.parseBoolean(firstSet("OPT_OUT_TRACKING"));
+    return new String[] {Boolean.toString(ai.djl.util.Utils.isOfflineMode()), Boolean.toString(!tracking),
+        ai.djl.util.Utils.getCacheDir().toString()};
+  }
+
+  private static String firstSet(String name) {
+    String env = System.getenv(name);
+    return env != null && !env.isEmpty() ? env : System.getProperty(name);
+  }
+
+  /**
    * A tokenizer for the contents of a tokenizer.json that applies exactly what the file says, like
    * Hugging Face's {@code tokenizer(text)}: special tokens from its post-processor when asked for,
    * no truncation, no padding. DJL's defaults would truncate to 512 tokens and pad. No

@@ -53,6 +53,15 @@ public final class Tokenizer implements AutoCloseable {
     this.fingerprint = fingerprint;
   }
 
+  /** DJL's offline mode, usage tracking and native-library cache folder, as laketune configured them. */
+  public record DjlState(boolean offline, boolean trackingOff, String cacheDir) {}
+
+  /** What DJL will do when a tokenizer loads (for {@code laketune env}); makes no network call. */
+  public static DjlState djlState() {
+    String[] s = OfflineDjl.state();
+    return new DjlState(Boolean.parseBoolean(s[0]), Boolean.parseBoolean(s[1]), s[2]);
+  }
+
   /** Whether the directory holds a tokenizer.json that {@link #load} can read. */
   public static boolean present(Path modelDir) {
     return Files.isRegularFile(modelDir.resolve(TOKENIZER_JSON));

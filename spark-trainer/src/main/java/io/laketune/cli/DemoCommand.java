@@ -10,7 +10,6 @@ import io.laketune.demo.DemoWorkdir;
 import io.laketune.demo.SplitDocuments;
 import io.laketune.tokenizer.Tokenizer;
 import java.io.PrintStream;
-import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +18,6 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
-import org.apache.logging.log4j.core.config.Configurator;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -47,7 +45,6 @@ public final class DemoCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     if (steps < 1) throw new IllegalArgumentException("--steps must be at least 1, got " + steps);
     out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
-    quietLogs();
     long started = System.nanoTime();
     Path dir = workdir.toAbsolutePath().normalize();
     boolean reused = DemoWorkdir.claim(dir);
@@ -109,15 +106,6 @@ public final class DemoCommand implements Callable<Integer> {
 
     summary(dir, dataset, validation, (System.nanoTime() - started) / 1e9);
     return 0;
-  }
-
-  /**
-   * Spark's INFO lines would bury the demo's output; warnings and errors still show. A log4j2
-   * configuration is installed before Spark starts, so Spark keeps it instead of its own defaults.
-   */
-  private static void quietLogs() throws Exception {
-    URL config = DemoCommand.class.getResource("/io/laketune/demo/log4j2.properties");
-    if (config != null) Configurator.reconfigure(config.toURI());
   }
 
   /** A rerun with another --steps would meet checkpoints of a different config: say so plainly. */

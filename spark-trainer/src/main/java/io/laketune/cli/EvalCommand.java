@@ -61,9 +61,7 @@ public final class EvalCommand implements Callable<Integer> {
     if (adapters != null && adapters.size() > 1) throw new IllegalArgumentException("give at most one --adapter with a prepared dataset");
     if (workers <= 0) throw new IllegalArgumentException("--workers must be positive, got " + workers);
     String s = split != null ? split : io.laketune.train.data.PreparedRows.has(data, "validation") ? "validation" : "train";
-    org.apache.spark.SparkConf conf = new org.apache.spark.SparkConf().setAppName("laketune eval");
-    if (!conf.contains("spark.master")) conf.setMaster("local[" + workers + "]");
-    org.apache.spark.sql.SparkSession spark = org.apache.spark.sql.SparkSession.builder().config(conf).getOrCreate();
+    org.apache.spark.sql.SparkSession spark = LocalSpark.session("laketune eval", null, "local[" + workers + "]");
     Loss total;
     try {
       total = io.laketune.train.DatasetEval.run(

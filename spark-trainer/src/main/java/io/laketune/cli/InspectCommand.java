@@ -13,7 +13,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -82,11 +81,7 @@ public final class InspectCommand implements Callable<Integer> {
       return 0;
     }
     // A table source not prepared yet: read its first rows with a local Spark session.
-    SparkConf sparkConf = LakehouseConf.apply(prep, new SparkConf().setAppName("laketune inspect"));
-    if (!sparkConf.contains("spark.master")) {
-      sparkConf.setMaster("local[1]");
-    }
-    SparkSession spark = SparkSession.builder().config(sparkConf).getOrCreate();
+    SparkSession spark = LocalSpark.session("laketune inspect", null, "local[1]", c -> LakehouseConf.apply(prep, c));
     try {
       Inspect.run(prep, n, split, options, spark.sparkContext().hadoopConfiguration(), out, spark);
     } finally {

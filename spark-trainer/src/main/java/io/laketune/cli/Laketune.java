@@ -16,8 +16,16 @@ import picocli.CommandLine.Command;
     description = "Fine-tune large language models on Spark where the data already lives.",
     subcommands = {CommandLine.HelpCommand.class, PrepareCommand.class, InspectCommand.class,
         TrainCommand.class, EvalCommand.class, GenerateCommand.class, TokenizeCommand.class, ExportCommand.class,
-        BenchCommand.class, DemoCommand.class})
+        BenchCommand.class, DemoCommand.class, EnvCommand.class})
 public final class Laketune {
+
+  /** Commands that never load ND4J's native code: they run even where no native build does. */
+  private static final java.util.Set<String> WITHOUT_NATIVE_CODE =
+      java.util.Set.of("prepare", "inspect", "tokenize", "env", "help", "--help", "-h", "--version", "-V");
+
+  @picocli.CommandLine.Option(names = "--verbose", scope = picocli.CommandLine.ScopeType.INHERIT,
+      description = "Keep Spark's, Hadoop's and ND4J's INFO logs (by default they show warnings and errors only).")
+  boolean verbose;
 
   public static void main(String[] args) {
     System.exit(run(args));
@@ -25,9 +33,21 @@ public final class Laketune {
 
   /** Runs the CLI and returns the exit code (tests call this instead of {@link #main}). */
   public static int run(String... args) {
-    io.laketune.nn.Nd4jBackend.ensureConfigured();
+    // The native build is chosen before any ND4J class loads; commands that compute fail here, in one
+    // sentence, when nothing on the class path runs on this CPU (those that only tokenize do not need it).
+    io.laketune.platform.NativeBuilds.initQuietly();
+    if (args.length > 0 && !WITHOUT_NATIVE_CODE.contains(args[0])) {
+      try {
+        io.laketune.platform.NativeBuilds.init();
+      } catch (io.laketune.platform.NativeBuildException e) {
+        System.err.println("laketune " + args[0] + ": " + e.getMessage());
+        return 1;
+      }
+    }
+    LocalSpark.quietLogging(java.util.Arrays.asList(args).contains("--verbose"));
     CommandLine cli = new CommandLine(new Laketune());
     cli.setExecutionExceptionHandler(new UserErrorHandler());
+    cli.setCaseInsensitiveEnumValuesAllowed(true);
     return cli.execute(args);
   }
 }

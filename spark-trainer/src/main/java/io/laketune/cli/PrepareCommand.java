@@ -11,7 +11,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.SparkConf;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -47,13 +46,8 @@ public final class PrepareCommand implements Callable<Integer> {
     PrepConfig prep = from != null ? PrepConfigParser.fromManifest(from, sets, new Configuration())
         : PrepConfigParser.load(config, sets);
     // What the table sources need (Delta's extension and catalog) must be set before the session exists.
-    SparkConf conf = LakehouseConf.apply(prep, new SparkConf().setAppName("laketune prepare"));
-    if (master != null) {
-      conf.setMaster(master);
-    } else if (!conf.contains("spark.master")) {
-      conf.setMaster("local[*]");
-    }
-    SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+    SparkSession spark = LocalSpark.session("laketune prepare", master, "local[*]",
+        conf -> LakehouseConf.apply(prep, conf));
     try {
       PrepareJob.run(spark, prep, new PrintStream(System.out, true, StandardCharsets.UTF_8));
     } finally {

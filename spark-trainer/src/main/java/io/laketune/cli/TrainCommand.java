@@ -12,7 +12,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.apache.hadoop.conf.Configuration;
-import org.apache.spark.SparkConf;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
@@ -41,10 +40,7 @@ public final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     TrainConfig cfg = TrainConfig.load(config, sets);
     PreparedDataset data = PreparedDataset.open(cfg.data(), new Configuration());
-    SparkConf conf = new SparkConf().setAppName("laketune train");
-    if (master != null) conf.setMaster(master);
-    else if (!conf.contains("spark.master")) conf.setMaster("local[" + cfg.workers() + "]");
-    SparkSession spark = SparkSession.builder().config(conf).getOrCreate();
+    SparkSession spark = LocalSpark.session("laketune train", master, "local[" + cfg.workers() + "]");
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     try {
       JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());

@@ -24,6 +24,9 @@ final class Replicas {
   private Replicas() {}
 
   static Replica borrow(ModelSpec spec) {
+    // An executor picks the native build for its own CPU before its first model loads (the ND4J hook
+    // would too); a CPU that none of the shipped builds suits fails the task with one sentence.
+    io.laketune.platform.NativeBuilds.init();
     Replica r = POOLS.computeIfAbsent(spec.key(), k -> new ConcurrentLinkedDeque<>()).pollFirst();
     return r != null ? r : create(spec);
   }

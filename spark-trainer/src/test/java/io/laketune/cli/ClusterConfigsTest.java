@@ -166,6 +166,35 @@ class ClusterConfigsTest {
     assertTrue(eval.output.contains("the command must be prepare or train"), eval.output);
   }
 
+  @Test
+  void onlyTheNativeBuildsAClusterNeedsAreShipped(@TempDir Path tmp) throws Exception {
+    Path build = fakeBuild(tmp.resolve("build"));
+    Files.createDirectories(tmp.resolve("spark/jars"));
+    Map<String, String> env = Map.of("LAKETUNE_BUILD", build.toString(), "SPARK_HOME", tmp.resolve("spark").toString(),
+        "DRY_RUN", "1", "SPARK_MASTER", "spark://m:7077");
+    List<String> cmd = List.of(DIR.resolve("submit-standalone.sh").toString(), "train", DIR.resolve("mistral-7b_lora_standalone.conf").toString());
+    String all = jars(run(cmd, env));
+    for (String b : List.of("linux-x86_64.jar", "linux-x86_64-onednn-avx2.jar", "linux-x86_64-onednn-avx512.jar", "nd4j-native-1.0.0-M2.1.jar",
+        "nd4j-native-api-1.0.0-M2.1.jar")) {
+      assertTrue(all.contains(b), "by default every build ships (mixed hardware), " + b + ": " + all);
+    }
+    String avx512 = jars(run(cmd, merged(env, Map.of("NATIVE_BUILDS", "onednn-avx512"))));
+    assertTrue(avx512.contains("nd4j-native-1.0.0-M2.1-linux-x86_64-onednn-avx512.jar"), avx512);
+    assertFalse(avx512.contains("linux-x86_64.jar") || avx512.contains("onednn-avx2"), "only the build asked for: " + avx512);
+    assertTrue(avx512.contains("nd4j-native-1.0.0-M2.1.jar") && avx512.contains("nd4j-native-api"), "ND4J's Java classes always ship");
+    String two = jars(run(cmd, merged(env, Map.of("NATIVE_BUILDS", "plain,onednn-avx2"))));
+    assertTrue(two.contains("linux-x86_64.jar") && two.contains("onednn-avx2") && !two.contains("onednn-avx512"), two);
+    Result missing = run(cmd, merged(env, Map.of("NATIVE_BUILDS", "avx512")));
+    assertEquals(2, missing.code, missing.output);
+    assertTrue(missing.output.contains("NATIVE_BUILDS names avx512, but the local build has no such ND4J build (it has: plain,"
+        + " onednn-avx2, onednn-avx512)"), missing.output);
+  }
+
+  static String jars(Result r) {
+    assertEquals(0, r.code, r.output);
+    return r.output.replaceAll("(?s).*--jars (\\S+).*", "$1");
+  }
+
   /** spark-trainer/target as a package build leaves it: the application jar and classpath.txt. */
   static Path fakeBuild(Path root) throws IOException {
     Path deps = Files.createDirectories(root.resolve("deps"));
@@ -175,7 +204,9 @@ class ClusterConfigsTest {
       Files.createFile(jar);
       if (!module.equals("spark-trainer")) cp.add(jar.toString());
     }
-    for (String dep : List.of("spark-core_2.13-4.1.3.jar", "jackson-databind-2.21.2.jar", "tokenizers-0.38.0.jar")) {
+    for (String dep : List.of("spark-core_2.13-4.1.3.jar", "jackson-databind-2.21.2.jar", "tokenizers-0.38.0.jar",
+        "nd4j-native-1.0.0-M2.1.jar", "nd4j-native-api-1.0.0-M2.1.jar", "nd4j-native-1.0.0-M2.1-linux-x86_64.jar",
+        "nd4j-native-1.0.0-M2.1-linux-x86_64-onednn-avx2.jar", "nd4j-native-1.0.0-M2.1-linux-x86_64-onednn-avx512.jar")) {
       cp.add(Files.createFile(deps.resolve(dep)).toString());
     }
     Files.writeString(root.resolve("spark-trainer/target/classpath.txt"), String.join(":", cp));
@@ -193,6 +224,7 @@ class ClusterConfigsTest {
   static Result run(List<String> command, Map<String, String> env) throws Exception {
     ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true);
     pb.environment().keySet().removeIf(k -> k.startsWith("SPARK_") || k.equals("WORKERS") || k.equals("DEPLOY_MODE")
+        || k.equals("NATIVE_BUILDS")
         || k.endsWith("_MEMORY") || k.endsWith("_PER_WORKER"));
     pb.environment().putAll(env);
     Process p = pb.start();
