@@ -30,7 +30,8 @@ import scala.jdk.javaapi.CollectionConverters;
 
 /**
  * A value of a Spark row as the JSON value a JSONL line would hold for it, so the formats read table
- * rows exactly as they read JSON objects: strings, numbers and booleans as themselves, arrays as
+ * rows exactly as they read JSON objects: strings, numbers and booleans as themselves (decimals as
+ * a JSON reader reads their text), arrays as
  * arrays (a null element stays, as null), structs and maps as objects whose null fields are left out
  * (a null is an absent field, as formats already treat JSON null), variants as their JSON, dates and
  * timestamps as their ISO text, binary as binary (which no format accepts).
@@ -63,7 +64,14 @@ final class JsonValues {
       return NODES.numberNode((Float) value);
     }
     if (type instanceof DecimalType) {
-      return NODES.numberNode(value instanceof BigDecimal b ? b : new BigDecimal(value.toString()));
+      // As a JSON reader reads the decimal's text: 123 an integer, 1.50 the double 1.5 (so a split
+      // key hashes as it would from JSONL written by to_json).
+      BigDecimal b = value instanceof BigDecimal d ? d : new BigDecimal(value.toString());
+      try {
+        return JSON.readTree(b.toPlainString());
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException("a decimal's text is a JSON number", e);
+      }
     }
     if (type instanceof BooleanType) {
       return NODES.booleanNode((Boolean) value);

@@ -14,7 +14,6 @@ import org.apache.spark.sql.Column;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /**
@@ -173,14 +172,5 @@ public final class TableSource {
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("the resolved configuration is JSON", e);
     }
-  }
-
-  /** The names of a schema's columns, for messages. */
-  static List<String> names(StructType schema) {
-    List<String> out = new ArrayList<>();
-    for (StructField f : schema.fields()) {
-      out.add(f.name());
-    }
-    return out;
   }
 }

@@ -16,8 +16,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import io.laketune.checkpoint.ModelIdentity;
 import io.laketune.model.SharedModels;
 import io.laketune.prep.source.LakehouseConf;
@@ -45,8 +47,11 @@ import org.apache.spark.sql.types.StructType;
  * java -Xmx4g $SPARK_JAVA_OPTIONS -cp data-prep/target/classes:data-prep/target/test-classes:\
  *   model-zoo/target/classes:model-zoo/target/test-classes:$(cat /tmp/cp.txt) \
  *   io.laketune.prep.bench.PrepareBenchmark [repeat=2] [cores=1,2] [tokenizers=llama3,qwen3] \
- *   [inputs=jsonl,parquet,delta] [hash_mb=1024]
+ *   [inputs=jsonl,parquet,delta] [hash_mb=1024] [corpus=kjv|FILE.jsonl]
  * </pre>
+ *
+ * Without the bible program, corpus= names a JSONL file of {"text"} or {"prompt", "completion"}
+ * records to use instead (see {@link #passages}).
  *
  * Figures: raw = Tokenizer.encode of every document in one thread (the DJL/Rust tokenizer alone);
  * end-to-end = the whole job in Spark local[cores] (read, parse or convert rows, render, tokenize
@@ -65,18 +70,27 @@ public final class PrepareBenchmark {
   private PrepareBenchmark() {}
 
   public static void main(String[] args) throws Exception {
-    int repeat = args.length > 0 ? Integer.parseInt(args[0]) : 2;
-    String[] coreCounts = (args.length > 1 ? args[1] : "1,2").split(",");
-    List<String> tokenizers = List.of((args.length > 2 ? args[2] : "llama3,qwen3").split(","));
-    List<String> inputs = List.of((args.length > 3 ? args[3] : "jsonl,parquet,delta").split(","));
-    long hashMb = args.length > 4 ? Long.parseLong(args[4]) : 1024;
-    List<String[]> chapters = chapters(kjv());
+    Map<String, String> a = new HashMap<>(Map.of("repeat", "2", "cores", "1,2", "tokenizers", "llama3,qwen3",
+        "inputs", "jsonl,parquet,delta", "hash_mb", "1024", "corpus", "kjv"));
+    for (String arg : args) {
+      int eq = arg.indexOf('=');
+      if (eq < 0 || !a.containsKey(arg.substring(0, eq))) {
+        throw new IllegalArgumentException("arguments are KEY=VALUE with KEY one of " + a.keySet() + ": " + arg);
+      }
+      a.put(arg.substring(0, eq), arg.substring(eq + 1));
+    }
+    int repeat = Integer.parseInt(a.get("repeat"));
+    String[] coreCounts = a.get("cores").split(",");
+    List<String> tokenizers = List.of(a.get("tokenizers").split(","));
+    List<String> inputs = List.of(a.get("inputs").split(","));
+    long hashMb = Long.parseLong(a.get("hash_mb"));
+    List<String[]> chapters = a.get("corpus").equals("kjv") ? chapters(kjv()) : passages(Path.of(a.get("corpus")));
     Path dir = Files.createTempDirectory("laketune-bench");
     Path text = dir.resolve("kjv-text.jsonl");
     Path chat = dir.resolve("kjv-chat.jsonl");
     writeCorpus(chapters, repeat, text, chat);
-    System.out.printf(Locale.ROOT, "corpus: %d chapters × %d = %d documents, %.1f MB of JSONL (text format)%n",
-        chapters.size(), repeat, chapters.size() * repeat, Files.size(text) / 1e6);
+    System.out.printf(Locale.ROOT, "corpus %s: %d documents × %d = %d, %.1f MB of JSONL (text format)%n",
+        a.get("corpus"), chapters.size(), repeat, chapters.size() * repeat, Files.size(text) / 1e6);
     int files = (int) Math.max(1, (Files.size(text) + SPLIT_BYTES - 1) / SPLIT_BYTES);
     tables(chapters, repeat, dir, files);
 
@@ -240,6 +254,25 @@ public final class PrepareBenchmark {
           + " install it with apt-get install bible-kjv-text.");
     }
     return new String(out, StandardCharsets.UTF_8);
+  }
+
+  /**
+   * {title, text} per line of a JSONL file of {"text"} or {"prompt", "completion"} records (the
+   * text is prompt + completion), for machines without the bible program: for example the demo's
+   * State of the Union passages, spark-trainer/src/main/resources/io/laketune/demo/sotu.jsonl.
+   */
+  private static List<String[]> passages(Path jsonl) throws IOException {
+    List<String[]> out = new ArrayList<>();
+    for (String line : Files.readAllLines(jsonl)) {
+      if (line.isBlank()) {
+        continue;
+      }
+      var node = JSON.readTree(line);
+      String text = node.has("text") ? node.get("text").asText()
+          : node.path("prompt").asText() + node.path("completion").asText();
+      out.add(new String[] {"Passage " + (out.size() + 1), text});
+    }
+    return out;
   }
 
   /** {title, text} per chapter: a line without leading spaces starts a chapter ("Genesis 1"). */

@@ -33,8 +33,12 @@ import org.apache.hadoop.fs.Path;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Delta tables written with Spark in several commits (appends, an UPDATE, a DELETE) and prepared:
@@ -43,6 +47,7 @@ import org.junit.jupiter.api.Test;
  * pins the version, so preparing from it again after the table moved on writes the same shards.
  */
 @Tag("integration")
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DeltaSourceTest {
 
   private static final StructType SCHEMA = new StructType()
@@ -109,13 +114,22 @@ class DeltaSourceTest {
     return config.output();
   }
 
-  @Test
-  void theLatestVersionPreparesLikeJsonlOfTheSameRecords() throws Exception {
-    String path = hdfs("/lake/delta/notes");
-    List<TreeMap<Long, ObjectNode>> versions = fourCommits(path);
-    TreeMap<Long, ObjectNode> latest = versions.get(3);
+  private static String path;
+  private static List<TreeMap<Long, ObjectNode>> versions;
+  private static String table;
 
-    PrepConfig config = config("llama3", "source.format = delta, input = \"" + path + "\", " + TEXT);
+  @BeforeAll
+  static void writeTheTable() {
+    path = hdfs("/lake/delta/notes");
+    versions = fourCommits(path);
+    table = "source.format = delta, input = \"" + path + "\", " + TEXT;
+  }
+
+  @Test
+  @Order(1)
+  void theLatestVersionPreparesLikeJsonlOfTheSameRecordsWithTheFilterPushedDown() throws Exception {
+    TreeMap<Long, ObjectNode> latest = versions.get(3);
+    PrepConfig config = config("llama3", table);
     Manifest m = run(config);
     assertEquals(latest.size(), m.counts().recordsRead());
     assertEquals(latest.size(), m.counts().kept());
@@ -124,7 +138,6 @@ class DeltaSourceTest {
     all.addAll(docs(rows(config.output(), "validation")));
     all.sort(null);
     assertEquals(expectedDocs(direct(config, new ArrayList<>(latest.values()))), all);
-
     assertSameShards(asJsonl("notes-latest", latest, TEXT), config.output());
 
     SourceInfo source = m.source();
@@ -135,42 +148,28 @@ class DeltaSourceTest {
     assertEquals(DeltaTable.forPath(spark(), path).history(1).head().getTimestamp(1).toInstant().toString(),
         source.committedAt());
     assertEquals(3L, m.config().path("source").path("version").asLong(), "the manifest's config pins the version");
-  }
 
-  @Test
-  void aFilterIsPushedIntoTheScanAndOnlyNeededColumnsAreRead() throws Exception {
-    String path = hdfs("/lake/delta/filtered");
-    TreeMap<Long, ObjectNode> latest = fourCommits(path).get(3);
-    String hocon = TEXT + ", source { format = delta, filter = \"lang = 'en'\" }";
-    PrepConfig config = config("llama3", "input = \"" + path + "\", " + hocon);
-
-    String plan = TableSource.resolve(spark(), config).rows().queryExecution().executedPlan().toString();
+    PrepConfig english = config("llama3", table + ", source.filter = \"lang = 'en'\"");
+    String plan = TableSource.resolve(spark(), english).rows().queryExecution().executedPlan().toString();
     assertTrue(plan.contains("PushedFilters: [IsNotNull(lang), EqualTo(lang,en)]"), plan);
     assertTrue(plan.contains("ReadSchema: struct<text:string,lang:string>"), plan);
     assertFalse(plan.contains("payload"), plan);
-
-    Manifest m = run(config);
-    TreeMap<Long, ObjectNode> english = new TreeMap<>(latest);
-    english.values().removeIf(r -> !r.get("lang").asText().equals("en"));
-    assertEquals(english.size(), m.counts().recordsRead());
-    assertEquals("lang = 'en'", m.source().filter());
-    assertSameShards(asJsonl("notes-en", english, TEXT), config.output());
+    Manifest filtered = run(english);
+    TreeMap<Long, ObjectNode> inEnglish = new TreeMap<>(latest);
+    inEnglish.values().removeIf(r -> !r.get("lang").asText().equals("en"));
+    assertEquals(inEnglish.size(), filtered.counts().recordsRead());
+    assertEquals("lang = 'en'", filtered.source().filter());
+    assertSameShards(asJsonl("notes-en", inEnglish, TEXT), english.output());
   }
 
   @Test
-  void timeTravelReadsThatVersionAndTheManifestReproducesItAfterTheTableMovedOn() throws Exception {
-    String path = hdfs("/lake/delta/travel");
-    List<TreeMap<Long, ObjectNode>> versions = fourCommits(path);
-    String table = "source.format = delta, input = \"" + path + "\", " + TEXT;
-
-    Manifest v1 = run(config("llama3", table + ", source.version = 1"));
+  @Order(2)
+  void timeTravelByVersionAndByTimestampReadsThatVersionsRows() throws Exception {
+    PrepConfig atOne = config("llama3", table + ", source.version = 1");
+    Manifest v1 = run(atOne);
     assertEquals(1L, v1.source().version());
     assertEquals(versions.get(1).size(), v1.counts().kept());
-    PrepConfig atOne = fromManifest(v1);
-    String jsonlV1 = asJsonl("travel-v1", versions.get(1), TEXT);
-    Manifest again = run(atOne);
-    assertSameShards(jsonlV1, atOne.output());
-    assertEquals(v1.splits(), again.splits());
+    assertSameShards(asJsonl("notes-v1", versions.get(1), TEXT), atOne.output());
 
     // A time between the commits of versions 2 and 3 reads version 2, as Delta's timestampAsOf does.
     List<Row> history = DeltaTable.forPath(spark(), path).history().orderBy("version").collectAsList();
@@ -187,14 +186,18 @@ class DeltaSourceTest {
       deltaSays.add(r.getLong(0));
     }
     assertEquals(versions.get(2).keySet(), deltaSays);
-    String after = new Timestamp(history.get(3).getTimestamp(1).getTime() + 60_000).toString();
+    String after = new Timestamp(third.getTime() + 60_000).toString();
     String message = assertThrows(IllegalArgumentException.class,
         () -> run(config("llama3", table + ", source.timestamp = \"" + after + "\""))).getMessage();
     assertTrue(message.startsWith("laketune.prep.source.timestamp = \"" + after + "\" is after the latest commit"), message);
+  }
 
-    // The latest (version 3) now; then the table moves on; the manifest's config still reads version 3.
+  @Test
+  @Order(3)
+  void theManifestReproducesTheDatasetAfterTheTableMovedOn() throws Exception {
     PrepConfig latestConfig = config("llama3", table);
     Manifest first = run(latestConfig);
+    assertEquals(3L, first.source().version());
     TreeMap<Long, ObjectNode> model = versions.get(3);
     append(path, model, 60, 75);
     spark().sql("DELETE FROM delta.`" + path + "` WHERE id < 10");
@@ -209,7 +212,7 @@ class DeltaSourceTest {
 
     String beyond = assertThrows(IllegalArgumentException.class,
         () -> run(config("llama3", table + ", source.version = 9"))).getMessage();
-    assertEquals("laketune.prep.source.version = 9, but the latest version of " + SparkHdfs.fs().makeQualified(new Path(path))
-        + " is 5.", beyond);
+    assertEquals("laketune.prep.source.version = 9, but the latest version of "
+        + SparkHdfs.fs().makeQualified(new Path(path)) + " is 5.", beyond);
   }
 }
