@@ -75,6 +75,11 @@ class LineageCommandTest {
     Files.writeString(dir.resolve("prep.conf"), "laketune.prep { source.format = delta, input = \"" + table
         + "\", output = \"" + data + "\", tokenizer = \"" + model + "\", format.type = text, length.seq_len = 32,"
         + " split.validation_fraction = 0.2, progress_seconds = 0 }");
+    EvalCommandTest.Run preview = EvalCommandTest.cli("inspect", "--config", dir.resolve("prep.conf").toString(),
+        "--n", "1", "--no-tokens");
+    assertEquals(0, preview.code(), preview.err());
+    assertTrue(preview.out().contains("is not prepared yet: the first 1 rows of delta "), preview.out());
+    assertTrue(preview.out().contains("── row 1 of file:") && preview.out().contains("/lake/ships/part-"), preview.out());
     EvalCommandTest.Run prep = EvalCommandTest.cli("prepare", "--config", dir.resolve("prep.conf").toString(),
         "--master", "local[2]");
     assertEquals(0, prep.code(), prep.err());

@@ -5,7 +5,7 @@ import java.io.PrintStream;
 import java.util.Locale;
 import java.util.Map;
 
-/** The table printed when the job ends: per split, then what happened to the lines read. */
+/** The table printed when the job ends: per split, then what happened to the records read. */
 final class Summary {
 
   private Summary() {}
@@ -34,7 +34,7 @@ final class Summary {
     out.printf(Locale.ROOT, "  throughput: %,.0f records/s, %,.0f tokens/s (%,.0f tokens/s per core, %d cores)%n",
         c.recordsRead() / seconds, tokens / seconds, tokens / seconds / Math.max(1, cores), cores);
     if (c.rejected() > 0) {
-      out.printf(Locale.ROOT, "  rejected lines, with file, line and reason: %s/rejects/%n", output);
+      out.printf(Locale.ROOT, "  rejected records, with where each came from and why: %s/rejects/%n", output);
     }
   }
 

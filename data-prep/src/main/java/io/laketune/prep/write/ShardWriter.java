@@ -11,19 +11,27 @@ import org.apache.parquet.hadoop.ParquetWriter;
 import org.apache.parquet.hadoop.api.WriteSupport;
 import org.apache.parquet.hadoop.metadata.CompressionCodecName;
 import org.apache.parquet.hadoop.util.HadoopOutputFile;
+import org.apache.parquet.io.OutputFile;
 import org.apache.parquet.io.api.RecordConsumer;
 
 /**
  * Writes {@link PackedRow}s to one Parquet shard ({@link ShardSchema}) on any Hadoop FileSystem.
  * Every setting that shapes the bytes is fixed here and nothing time- or host-dependent goes into
- * the file, so the same rows give the same bytes. zstd: token ids compress to about half.
+ * the file, and the footer's encodings are sorted ({@link SortedFooterOutputFile}: parquet-mr's
+ * order changes between JVMs), so the same rows give the same bytes in every run. zstd: token ids
+ * compress to about half.
  */
 public final class ShardWriter implements Closeable {
 
   private final ParquetWriter<PackedRow> writer;
 
   public ShardWriter(Path path, Configuration conf) throws IOException {
-    this.writer = new Builder(HadoopOutputFile.fromPath(path, conf))
+    this(new SortedFooterOutputFile(HadoopOutputFile.fromPath(path, conf)), conf);
+  }
+
+  /** Writes to file as parquet-mr does, footer and all (tests compare it with the sorted one). */
+  ShardWriter(OutputFile file, Configuration conf) throws IOException {
+    this.writer = new Builder(file)
         .withConf(conf)
         .withWriteMode(ParquetFileWriter.Mode.OVERWRITE)
         .withCompressionCodec(CompressionCodecName.ZSTD)
@@ -44,7 +52,7 @@ public final class ShardWriter implements Closeable {
   }
 
   private static final class Builder extends ParquetWriter.Builder<PackedRow, Builder> {
-    Builder(HadoopOutputFile file) {
+    Builder(OutputFile file) {
       super(file);
     }
 
