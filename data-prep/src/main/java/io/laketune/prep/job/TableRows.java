@@ -46,20 +46,21 @@ final class TableRows {
 
   Outcome outcome(Row row) {
     ObjectNode raw = records.raw(row);
-    String text;
+    byte[] json;
     try {
-      text = JSON.writeValueAsString(raw);
+      json = JSON.writeValueAsBytes(raw);
     } catch (JsonProcessingException e) {
       throw new IllegalStateException("a record of row values always serialises", e);
     }
     // The row's identity: its values, hashed. Equal rows give equal outcomes, so ordering by it
     // is as good as by file and position, and it does not change when files are rewritten.
-    long[] id = ContentHash.sha128(text.getBytes(StandardCharsets.UTF_8));
+    long[] id = ContentHash.sha128(json);
     try {
       return processor.example(id[0], id[1], records.parse(raw));
     } catch (BadRecordException e) {
+      String start = new String(json, 0, Math.min(json.length, 4 * RecordProcessor.EXCERPT), StandardCharsets.UTF_8);
       return new Outcome.Rejected(records.file(row), records.position(row), e.reason().label(), e.detail(),
-          text.substring(0, Math.min(RecordProcessor.EXCERPT, text.length())),
+          start.substring(0, Math.min(RecordProcessor.EXCERPT, start.length())),
           new Outcome.TableRow(records.key(raw), id[0], id[1]));
     }
   }

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -47,7 +48,7 @@ import org.apache.spark.sql.types.StructType;
  * java -Xmx4g $SPARK_JAVA_OPTIONS -cp data-prep/target/classes:data-prep/target/test-classes:\
  *   model-zoo/target/classes:model-zoo/target/test-classes:$(cat /tmp/cp.txt) \
  *   io.laketune.prep.bench.PrepareBenchmark [repeat=2] [cores=1,2] [tokenizers=llama3,qwen3] \
- *   [inputs=jsonl,parquet,delta] [hash_mb=1024] [corpus=kjv|FILE.jsonl]
+ *   [inputs=jsonl,parquet,delta] [hash_mb=1024] [corpus=kjv|FILE.jsonl] [runs=1]
  * </pre>
  *
  * Without the bible program, corpus= names a JSONL file of {"text"} or {"prompt", "completion"}
@@ -55,7 +56,8 @@ import org.apache.spark.sql.types.StructType;
  *
  * Figures: raw = Tokenizer.encode of every document in one thread (the DJL/Rust tokenizer alone);
  * end-to-end = the whole job in Spark local[cores] (read, parse or convert rows, render, tokenize
- * with offsets, mask, hash, shuffle, pack, write zstd Parquet), tokens written / wall time / cores.
+ * with offsets, mask, hash, shuffle, pack, write zstd Parquet), tokens written / wall time / cores,
+ * the median of `runs` timed runs after a warm-up.
  * The Parquet and Delta inputs hold the same records in as many files as the JSONL has chunks, so
  * the job gets the same number of tasks from each.
  */
@@ -71,7 +73,7 @@ public final class PrepareBenchmark {
 
   public static void main(String[] args) throws Exception {
     Map<String, String> a = new HashMap<>(Map.of("repeat", "2", "cores", "1,2", "tokenizers", "llama3,qwen3",
-        "inputs", "jsonl,parquet,delta", "hash_mb", "1024", "corpus", "kjv"));
+        "inputs", "jsonl,parquet,delta", "hash_mb", "1024", "corpus", "kjv", "runs", "1"));
     for (String arg : args) {
       int eq = arg.indexOf('=');
       if (eq < 0 || !a.containsKey(arg.substring(0, eq))) {
@@ -84,6 +86,7 @@ public final class PrepareBenchmark {
     List<String> tokenizers = List.of(a.get("tokenizers").split(","));
     List<String> inputs = List.of(a.get("inputs").split(","));
     long hashMb = Long.parseLong(a.get("hash_mb"));
+    int runs = Integer.parseInt(a.get("runs"));
     List<String[]> chapters = a.get("corpus").equals("kjv") ? chapters(kjv()) : passages(Path.of(a.get("corpus")));
     Path dir = Files.createTempDirectory("laketune-bench");
     Path text = dir.resolve("kjv-text.jsonl");
@@ -118,15 +121,23 @@ public final class PrepareBenchmark {
                   "laketune.prep { " + source + ", output = \"" + out + "\", tokenizer = \""
                       + model + "\", format.type = " + format + ", length.seq_len = 4096, progress_seconds = 0,"
                       + " read.split_bytes = " + SPLIT_BYTES + ", split.validation_fraction = 0.01 }"), List.of());
-              // One warm-up run loads the tokenizer and JIT-compiles; the second is timed.
+              // One warm-up run loads the tokenizer and JIT-compiles; the next `runs` are timed.
               run(spark, config, out + "-warmup");
-              long start = System.nanoTime();
-              Manifest m = run(spark, config, out);
-              double seconds = (System.nanoTime() - start) / 1e9;
-              long tokens = m.splits().values().stream().mapToLong(Manifest.SplitInfo::tokens).sum();
+              double[] seconds = new double[runs];
+              long tokens = 0;
+              for (int r = 0; r < runs; r++) {
+                long start = System.nanoTime();
+                Manifest m = run(spark, config, out);
+                seconds[r] = (System.nanoTime() - start) / 1e9;
+                tokens = m.splits().values().stream().mapToLong(Manifest.SplitInfo::tokens).sum();
+              }
+              Arrays.sort(seconds);
+              double median = seconds[runs / 2];
               System.out.printf(Locale.ROOT,
-                  "%s %s %s end-to-end, local[%d]: %,.0f tokens/s = %,.0f tokens/s per core (%,d tokens in %.1f s)%n",
-                  name, format, input, n, tokens / seconds, tokens / seconds / n, tokens, seconds);
+                  "%s %s %s end-to-end, local[%d]: %,.0f tokens/s = %,.0f tokens/s per core (%,d tokens; median %.1f s"
+                      + " of %d runs, %.1f–%.1f s)%n",
+                  name, format, input, n, tokens / median, tokens / median / n, tokens, median, runs, seconds[0],
+                  seconds[runs - 1]);
               if (!input.equals("jsonl")) {
                 long t0 = System.nanoTime();
                 TableSource.resolve(spark, config);
@@ -143,8 +154,8 @@ public final class PrepareBenchmark {
     hashing(dir, hashMb);
   }
 
-  /** Bytes per JSONL chunk: the job's tasks. */
-  private static final long SPLIT_BYTES = 4L << 20;
+  /** Bytes per JSONL chunk: the job's tasks (and as many Parquet and Delta files). */
+  private static final long SPLIT_BYTES = 1L << 20;
 
   private static SparkSession session(int cores) {
     return SparkSession.builder().master("local[" + cores + "]").appName("bench")

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Catalog tables (spark_catalog with its warehouse on HDFS: a Parquet table and a Delta table made
- * with saveAsTable) by name, and a SQL query that joins and filters them through views: the rows
+ * with saveAsTable) by name, a query that renames columns for the alpaca format, and a SQL query
+ * that joins and filters them through views: the rows
  * prepared are the query's, the manifest records the version of the Delta table the query read,
  * and the pinned configuration reads that version after the table changed.
  */
@@ -63,6 +64,19 @@ class CatalogAndSqlTest {
     assertEquals("parquet", table.source().provider());
     assertEquals(2, table.source().files().count());
     assertEquals(expectedDocs(direct(byName, all)), docs(rows(byName.output(), "train")));
+
+    // alpaca from columns a query renames; alpaca's input is optional, and absent here
+    PrepConfig alpaca = config("llama3", "source { format = sql, query = \"SELECT prompt AS instruction, completion"
+        + " AS output FROM crm.tickets WHERE id < 10\" }, format.type = alpaca, length.seq_len = 96");
+    Manifest renamed = run(alpaca);
+    assertEquals(10, renamed.counts().kept());
+    List<ObjectNode> instructions = new ArrayList<>();
+    for (ObjectNode r : all.subList(0, 10)) {
+      instructions.add(LakeTables.object().put("instruction", r.get("prompt").asText())
+          .put("output", r.get("completion").asText()));
+    }
+    assertEquals(expectedDocs(direct(alpaca, instructions)), docs(rows(alpaca.output(), "train")));
+    assertEquals("sql", renamed.source().format());
 
     String sql = "source { format = sql, query = \"SELECT t.id, t.prompt, t.completion FROM t JOIN u"
         + " ON t.user_id = u.user_id WHERE u.region = 'eu' AND t.id % 3 <> 0\","
