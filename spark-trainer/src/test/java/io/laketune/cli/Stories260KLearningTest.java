@@ -11,7 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -102,9 +102,11 @@ class Stories260KLearningTest {
     Files.write(file, lines);
   }
 
-  @BeforeAll
-  static void prepare() throws Exception {
+  /** Per test, so that a missing model reports every test as skipped with the reason (not an empty class). */
+  @BeforeEach
+  void prepareOnce() throws Exception {
     model = SharedModels.stories260KHf();
+    if (data != null) return;
     Random rnd = new Random(7);
     int trainStories = THINGS.length * (PLACES.length - 1);
     List<String> taught = new ArrayList<>(), heldOut = new ArrayList<>();
@@ -116,11 +118,12 @@ class Stories260KLearningTest {
     writeJsonl(dir.resolve("plain.jsonl"), List.of(PLAIN));
     for (String h : heldOut) assertFalse(train.contains(h), "held-out stories are not trained on");
 
-    data = dir.resolve("data");
+    Path prepared = dir.resolve("data");
     Files.writeString(dir.resolve("prep.conf"), "laketune.prep { input = \"" + dir.resolve("train.jsonl") + "\", output = \""
-        + data + "\", tokenizer = \"" + model + "\", format.type = text, length.seq_len = 256 }");
+        + prepared + "\", tokenizer = \"" + model + "\", format.type = text, length.seq_len = 256 }");
     EvalCommandTest.Run prep = EvalCommandTest.cli("prepare", "--config", dir.resolve("prep.conf").toString());
     assertEquals(0, prep.code(), prep.err());
+    data = prepared;
   }
 
   record Behaviour(double heldOut, double plain, String name, String fact) {}
