@@ -30,9 +30,9 @@ Environment (default in brackets):
   DEPLOY_MODE       client or cluster [$DEPLOY_DEFAULT]
   PREP_EXECUTORS    prepare: executors [4]
   PREP_CORES        prepare: cores per executor [4]
-  NATIVE_BUILDS     ND4J CPU builds to ship, comma-separated (plain, onednn-avx2, onednn-avx512, ...)
-                    or all: every build of the local build's class path; each executor loads the
-                    fastest one its own CPU runs [all: safe on mixed hardware]
+  NATIVE_BUILDS     ND4J CPU builds to ship, comma-separated (plain, onednn-avx2, ...) or all: every
+                    build of the local build's class path; each executor loads the fastest one its
+                    own CPU runs [all: plain and onednn-avx2, safe on mixed hardware]
   EXTRA_SUBMIT_ARGS more spark-submit options, split at spaces
   DRY_RUN=1         print the spark-submit command instead of running it
 EOF

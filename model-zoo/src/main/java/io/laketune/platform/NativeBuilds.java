@@ -30,15 +30,21 @@ public final class NativeBuilds {
   static final String NONE = "-laketune-no-runnable-build";
 
   /**
-   * Fastest first, by measurement (bin/laketune bench for full, LoRA and QLoRA with each build; figures in
-   * the README's performance notes). AVX2-only CPU (2-vCPU AMD EPYC): onednn-avx2 296 LoRA tokens/s,
-   * plain 205, avx2 177, onednn 170. AVX-512 CPU: see {@link #AVX512_ORDER}.
+   * Fastest first, by measurement: {@code bin/bench-native-builds} (laketune bench, full / LoRA / QLoRA,
+   * best of interleaved rounds; the README's native-build table). AVX2-only CPU (2-vCPU AMD EPYC, LoRA):
+   * onednn-avx2 296 tokens/s, plain 205, avx2 177, onednn 170.
    */
   static final List<NativeBuild> AVX2_ORDER = List.of(
       NativeBuild.ONEDNN_AVX2, NativeBuild.PLAIN, NativeBuild.AVX2, NativeBuild.ONEDNN);
+  /**
+   * AVX-512 CPU (2-vCPU Xeon, Sapphire Rapids; full / LoRA / QLoRA, best of 6 rounds): onednn-avx2
+   * 700 / 692 / 640 tokens/s, onednn-avx512 668 / 653 / 600, onednn 622 / 681 / 605, avx512 170 / 219 / 180,
+   * plain 163 / 167 / 212, avx2 163 / 195 / 218. oneDNN picks its own kernels (AVX-512 included) at run
+   * time in every build; libnd4j's own loops gain nothing from 512-bit code here.
+   */
   static final List<NativeBuild> AVX512_ORDER = List.of(
-      NativeBuild.ONEDNN_AVX512, NativeBuild.ONEDNN_AVX2, NativeBuild.AVX512, NativeBuild.PLAIN,
-      NativeBuild.AVX2, NativeBuild.ONEDNN);
+      NativeBuild.ONEDNN_AVX2, NativeBuild.ONEDNN_AVX512, NativeBuild.ONEDNN, NativeBuild.AVX512,
+      NativeBuild.PLAIN, NativeBuild.AVX2);
   /** Without AVX2 only the generic builds run. */
   static final List<NativeBuild> GENERIC_ORDER = List.of(NativeBuild.PLAIN, NativeBuild.ONEDNN);
 

@@ -32,8 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <p>Other CPUs are emulated with QEMU's user-mode emulator ({@code qemu-x86_64}, Debian's qemu-user;
  * {@code .ci/run} installs it and sets {@code LAKETUNE_REQUIRE_QEMU=1}, elsewhere its absence is a
- * skip): the JVM runs on an emulated Haswell (AVX2, no AVX-512) and on a Nehalem (no AVX at all), where
- * an AVX-512 build really dies with SIGILL, and must still load a build that works there.
+ * skip): the JVM runs on an emulated Haswell (AVX2, no AVX-512) and on a Nehalem (no AVX at all, where
+ * an AVX2 build really dies with SIGILL), and must load a build that works there.
  */
 @Tag("integration")
 class NativeBuildChildJvmTest {
@@ -117,11 +117,13 @@ class NativeBuildChildJvmTest {
   }
 
   @Test
-  void aJvmCappedBelowAvx512PicksForItself(@TempDir Path tmp) throws Exception {
+  void aJvmCappedBelowWhatTheCpuHasPicksForItself(@TempDir Path tmp) throws Exception {
     // -XX:UseAVX is HotSpot's own cap: the executor-on-other-hardware case on this one machine.
     Run avx2 = ok(probe(List.of(), List.of("-XX:UseAVX=2"), "library", tmp), "UseAVX=2");
     assertEquals(expectedHere("2").label(), label(avx2.probe(), "loaded"));
     assertTrue(!label(avx2.probe(), "loaded").contains("avx512"), avx2.probe().toString());
+    Run avx = ok(probe(List.of(), List.of("-XX:UseAVX=1"), "library", tmp), "UseAVX=1");
+    assertEquals("plain", label(avx.probe(), "loaded"), "no AVX2: the generic build");
     Run none = ok(probe(List.of(), List.of("-XX:UseAVX=0"), "library", tmp), "UseAVX=0");
     assertEquals("plain", label(none.probe(), "loaded"));
   }
@@ -144,19 +146,25 @@ class NativeBuildChildJvmTest {
 
   @Test
   void withOnlyBuildsThisCpuCannotRunNd4jFailsWithASentenceNotSigill(@TempDir Path tmp) throws Exception {
-    // A class path holding just the AVX-512 build, in a JVM that is (or is capped to) below AVX-512.
-    String classPath = java.util.Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
-        .filter(e -> !e.matches(".*nd4j-native-[^/]*-linux-x86_64(-onednn-avx2|-avx2|-onednn)?\\.jar"))
-        .collect(java.util.stream.Collectors.joining(File.pathSeparator));
-    assertTrue(classPath.contains("onednn-avx512") && !classPath.contains("onednn-avx2.jar"), classPath);
-    Run r = probe(List.of(), List.of("-XX:UseAVX=2"), "library", tmp, classPath);
+    // A class path holding just the onednn-avx2 build, in a JVM capped below AVX2 (as a CPU without it is).
+    String classPath = onlyOneDnnAvx2();
+    Run r = probe(List.of(), List.of("-XX:UseAVX=1"), "library", tmp, classPath);
     assertNotEquals(0, r.exit());
     assertFalse(r.output().contains("SIGILL"), r.output());
-    assertTrue(r.output().contains("laketune: this CPU") && r.output().contains("lacks avx512f")
+    assertTrue(r.output().contains("laketune: this CPU") && r.output().contains("lacks avx2")
         && r.output().contains("org.nd4j:nd4j-native:1.0.0-M2.1:linux-x86_64 "), r.output());
-    Run init = probe(List.of(), List.of("-XX:UseAVX=2"), "init", tmp, classPath);
+    Run init = probe(List.of(), List.of("-XX:UseAVX=1"), "init", tmp, classPath);
     assertNotEquals(0, init.exit());
     assertTrue(init.output().contains("NativeBuildException: this CPU"), init.output());
+  }
+
+  /** This test JVM's class path without any ND4J native build but onednn-avx2. */
+  static String onlyOneDnnAvx2() {
+    String classPath = java.util.Arrays.stream(System.getProperty("java.class.path").split(File.pathSeparator))
+        .filter(e -> !e.matches(".*nd4j-native-[^/]*-linux-x86_64(-avx2|-avx512|-onednn|-onednn-avx512)?\\.jar"))
+        .collect(java.util.stream.Collectors.joining(File.pathSeparator));
+    assertTrue(classPath.contains("linux-x86_64-onednn-avx2.jar") && !classPath.contains("nd4j-native-1.0.0-M2.1-linux-x86_64.jar"), classPath);
+    return classPath;
   }
 
   static String qemu() {
@@ -171,21 +179,21 @@ class NativeBuildChildJvmTest {
   }
 
   @Test
-  void onAnEmulatedAvx2OnlyCpuTheAvx2BuildLoadsAndTheAvx512OneWouldCrash(@TempDir Path tmp) throws Exception {
-    List<String> haswell = List.of(qemu(), "-cpu", "Haswell-v4");
-    Run r = ok(probe(haswell, List.of(), "library", tmp), "emulated Haswell");
+  void onAnEmulatedAvx2OnlyCpuTheAvx2BuildLoads(@TempDir Path tmp) throws Exception {
+    Run r = ok(probe(List.of(qemu(), "-cpu", "Haswell-v4"), List.of(), "library", tmp), "emulated Haswell");
     assertEquals("onednn-avx2", label(r.probe(), "loaded"), r.output());
     assertTrue(label(r.probe(), "flags_from").contains("UseAVX=2"), "HotSpot's CPUID saw the emulated CPU: " + r.probe());
-    // The control: forcing the AVX-512 build there is the crash users saw before laketune chose.
-    Run crash = probe(haswell, List.of("-D" + NativeBuilds.PROPERTY + "=-onednn-avx512"), "library", tmp);
-    assertNotEquals(0, crash.exit());
-    assertTrue(crash.output().contains("SIGILL"), crash.output());
-    assertTrue(crash.output().contains("was set by hand, but this CPU"), "laketune warned first:\n" + crash.output());
   }
 
   @Test
-  void onAnEmulatedCpuWithoutAvxThePlainBuildLoads(@TempDir Path tmp) throws Exception {
-    Run r = ok(probe(List.of(qemu(), "-cpu", "Nehalem"), List.of(), "library", tmp), "emulated Nehalem");
+  void onAnEmulatedCpuWithoutAvxThePlainBuildLoadsWhereTheAvx2OneWouldCrash(@TempDir Path tmp) throws Exception {
+    List<String> nehalem = List.of(qemu(), "-cpu", "Nehalem");
+    Run r = ok(probe(nehalem, List.of(), "library", tmp), "emulated Nehalem");
     assertEquals("plain", label(r.probe(), "loaded"), r.output());
+    // The control: loading an AVX build there by hand is the crash users saw before laketune chose.
+    Run crash = probe(nehalem, List.of("-D" + NativeBuilds.PROPERTY + "=-onednn-avx2"), "library", tmp);
+    assertNotEquals(0, crash.exit());
+    assertTrue(crash.output().contains("SIGILL"), crash.output());
+    assertTrue(crash.output().contains("was set by hand, but this CPU"), "laketune warned first:\n" + crash.output());
   }
 }

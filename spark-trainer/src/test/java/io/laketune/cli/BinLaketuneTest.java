@@ -80,13 +80,13 @@ class BinLaketuneTest {
   }
 
   @Test
-  void aJvmBelowAvx512LoadsAnAvx2OrPlainBuild(@TempDir Path dir) throws Exception {
-    Result r = binLaketune(Map.of("LAKETUNE_JAVA_OPTS", "-Xmx1g -XX:UseAVX=2"), dir, "env", "--json", "--gemm-size", "0");
+  void aJvmWithoutAvx2LoadsThePlainBuild(@TempDir Path dir) throws Exception {
+    Result r = binLaketune(Map.of("LAKETUNE_JAVA_OPTS", "-Xmx1g -XX:UseAVX=1"), dir, "env", "--json", "--gemm-size", "0");
     assertEquals(0, r.code(), r.err());
     JsonNode env = new ObjectMapper().readTree(r.out());
-    assertEquals(expected("2").label(), env.at("/native/loaded").asText(), r.out());
-    assertFalse(env.at("/native/loaded").asText().contains("avx512"));
-    assertTrue(env.at("/cpu/flags_from").asText().contains("UseAVX=2"));
+    assertEquals(expected("1").label(), env.at("/native/loaded").asText(), r.out());
+    assertEquals("plain", env.at("/native/loaded").asText());
+    assertTrue(env.at("/cpu/flags_from").asText().contains("UseAVX=1"));
   }
 
   @Test
@@ -100,20 +100,21 @@ class BinLaketuneTest {
 
   @Test
   void withOnlyBuildsThisCpuCannotRunCommandsSayWhatToAddInOneSentence(@TempDir Path dir) throws Exception {
-    // The CLI's JVM with just the AVX-512 build, capped below AVX-512 (as an AVX2-only machine is).
+    // The CLI's JVM with just the onednn-avx2 build, capped below AVX2 (as a CPU without AVX2 is).
     String classPath = java.util.Arrays.stream(System.getProperty("java.class.path").split(java.io.File.pathSeparator))
-        .filter(e -> !e.matches(".*nd4j-native-[^/]*-linux-x86_64(-onednn-avx2|-avx2|-onednn)?\\.jar"))
+        .filter(e -> !e.matches(".*nd4j-native-[^/]*-linux-x86_64(-avx2|-avx512|-onednn|-onednn-avx512)?\\.jar"))
         .collect(java.util.stream.Collectors.joining(java.io.File.pathSeparator));
-    List<String> java = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:UseAVX=2",
+    assertTrue(classPath.contains("onednn-avx2") && !classPath.contains("nd4j-native-1.0.0-M2.1-linux-x86_64.jar"), classPath);
+    List<String> java = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g", "-XX:UseAVX=1",
         "-cp", classPath, Laketune.class.getName());
     Result bench = run(java, dir, "bench", "--steps", "1");
     assertEquals(1, bench.code(), bench.out() + bench.err());
     assertEquals(1, bench.err().strip().lines().count(), "one sentence:\n" + bench.err());
-    assertTrue(bench.err().startsWith("laketune bench: this CPU") && bench.err().contains("lacks avx512f")
+    assertTrue(bench.err().startsWith("laketune bench: this CPU") && bench.err().contains("lacks avx2")
         && bench.err().contains("org.nd4j:nd4j-native:1.0.0-M2.1:linux-x86_64 "), bench.err());
     Result env = run(java, dir, "env", "--gemm-size", "0");
     assertEquals(0, env.code(), env.err());
-    assertTrue(env.out().contains("PROBLEM      this CPU") && env.out().contains("cannot run onednn-avx512"), env.out());
+    assertTrue(env.out().contains("PROBLEM      this CPU") && env.out().contains("cannot run onednn-avx2"), env.out());
   }
 
   static Result run(List<String> java, Path dir, String... args) throws Exception {
