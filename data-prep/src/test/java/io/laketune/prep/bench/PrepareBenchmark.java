@@ -18,6 +18,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -109,6 +110,7 @@ public final class PrepareBenchmark {
         SparkSession spark = session(n);
         try {
           for (String format : List.of("text", "chat")) {
+            Map<String, PrepConfig> configs = new LinkedHashMap<>();
             for (String input : inputs) {
               String source = switch (input) {
                 case "jsonl" -> "input = \"" + (format.equals("text") ? text : chat).toUri() + "\"";
@@ -117,30 +119,36 @@ public final class PrepareBenchmark {
                 default -> throw new IllegalArgumentException("inputs are jsonl, parquet, delta: " + input);
               };
               String out = dir.resolve(name + "-" + format + "-" + input + "-" + n).toUri().toString();
-              PrepConfig config = PrepConfigParser.parse(ConfigFactory.parseString(
+              configs.put(input, PrepConfigParser.parse(ConfigFactory.parseString(
                   "laketune.prep { " + source + ", output = \"" + out + "\", tokenizer = \""
                       + model + "\", format.type = " + format + ", length.seq_len = 4096, progress_seconds = 0,"
-                      + " read.split_bytes = " + SPLIT_BYTES + ", split.validation_fraction = 0.01 }"), List.of());
-              // One warm-up run loads the tokenizer and JIT-compiles; the next `runs` are timed.
-              run(spark, config, out + "-warmup");
-              double[] seconds = new double[runs];
-              long tokens = 0;
-              for (int r = 0; r < runs; r++) {
+                      + " read.split_bytes = " + SPLIT_BYTES + ", split.validation_fraction = 0.01 }"), List.of()));
+              // One warm-up run per input loads the tokenizer and JIT-compiles.
+              run(spark, configs.get(input), configs.get(input).output() + "-warmup");
+            }
+            // Timed runs go round the inputs, so a neighbour's load on a shared machine hits them alike.
+            Map<String, double[]> seconds = new LinkedHashMap<>();
+            Map<String, Long> tokens = new LinkedHashMap<>();
+            for (int r = 0; r < runs; r++) {
+              for (String input : inputs) {
                 long start = System.nanoTime();
-                Manifest m = run(spark, config, out);
-                seconds[r] = (System.nanoTime() - start) / 1e9;
-                tokens = m.splits().values().stream().mapToLong(Manifest.SplitInfo::tokens).sum();
+                Manifest m = run(spark, configs.get(input), configs.get(input).output());
+                seconds.computeIfAbsent(input, k -> new double[runs])[r] = (System.nanoTime() - start) / 1e9;
+                tokens.put(input, m.splits().values().stream().mapToLong(Manifest.SplitInfo::tokens).sum());
               }
-              Arrays.sort(seconds);
-              double median = seconds[runs / 2];
+            }
+            for (String input : inputs) {
+              double[] t = seconds.get(input);
+              Arrays.sort(t);
+              double median = t[runs / 2];
               System.out.printf(Locale.ROOT,
                   "%s %s %s end-to-end, local[%d]: %,.0f tokens/s = %,.0f tokens/s per core (%,d tokens; median %.1f s"
                       + " of %d runs, %.1f–%.1f s)%n",
-                  name, format, input, n, tokens / median, tokens / median / n, tokens, median, runs, seconds[0],
-                  seconds[runs - 1]);
+                  name, format, input, n, tokens.get(input) / median, tokens.get(input) / median / n, tokens.get(input),
+                  median, runs, t[0], t[runs - 1]);
               if (!input.equals("jsonl")) {
                 long t0 = System.nanoTime();
-                TableSource.resolve(spark, config);
+                TableSource.resolve(spark, configs.get(input));
                 System.out.printf(Locale.ROOT, "  lineage: resolving the %s source's version and files before the job:"
                     + " %.0f ms%n", input, (System.nanoTime() - t0) / 1e6);
               }
