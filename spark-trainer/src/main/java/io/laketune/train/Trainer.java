@@ -67,6 +67,11 @@ public final class Trainer {
   }
 
   public Result run() throws IOException {
+    if (ShardedTrainer.applies(cfg)) return new ShardedTrainer(sc, cfg, train, validation, datasetHash, log).run();
+    if (cfg.sharding().payload() != TrainConfig.Payload.FP32) {
+      throw new IllegalArgumentException(TrainConfig.ROOT + ".sync.payload = bf16 needs the sharded path: set sync.sharded = true"
+          + " or train a vector of at least sync.shard_threshold elements");
+    }
     ModelSpec spec = ModelSpec.of(cfg);
     CheckpointStore store = new CheckpointStore(cfg.output(), sc.hadoopConfiguration());
     Path baseDir = LocalModelDir.of(cfg.model());
@@ -87,7 +92,7 @@ public final class Trainer {
     long total = cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * plan.stepsPerEpoch();
     long warmup = cfg.warmupSteps() > 0 ? cfg.warmupSteps() : (long) Math.ceil(cfg.warmupRatio() * total);
     LrSchedule schedule = new LrSchedule(cfg.schedule(), cfg.optimizer().lr(), warmup, total);
-    String configHash = sha256(cfg.rendered());
+    String configHash = configHash(cfg);
 
     long step = 0;
     Double best = null;
@@ -98,10 +103,7 @@ public final class Trainer {
     var latest = store.latest();
     if (latest.isPresent()) {
       TrainerState st = store.state(latest.get());
-      if (!st.configHash().equals(configHash) || !st.datasetHash().equals(datasetHash)) {
-        throw new IllegalArgumentException(cfg.output() + " holds checkpoints of a run with a different "
-            + (st.configHash().equals(configHash) ? "dataset" : "config") + "; choose a new output directory to start afresh");
-      }
+      checkResumable(st, cfg, datasetHash);
       Path local = store.localCopy(latest.get());
       loadTrainable(master, lora, local);
       float[][] mv = CheckpointStore.optimizer(local);
@@ -224,21 +226,7 @@ public final class Trainer {
       boolean ckptNow = cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0 || step >= total || stop
           || improved && cfg.loadBestAtEnd();
       if (ckptNow) {
-        Map<String, Object> cursor = new LinkedHashMap<>();
-        cursor.put("epoch", step / plan.stepsPerEpoch());
-        cursor.put("step_in_epoch", step % plan.stepsPerEpoch());
-        cursor.put("rows_per_step", plan.globalRows());
-        Map<String, Object> rng = new LinkedHashMap<>();
-        rng.put("seed", cfg.seed());
-        rng.put("dropout", "masks drawn from (seed, step, global micro-batch, layer)");
-        Map<String, Object> sched = new LinkedHashMap<>();
-        sched.put("type", cfg.schedule().name().toLowerCase(java.util.Locale.ROOT));
-        sched.put("peak_lr", cfg.optimizer().lr());
-        sched.put("warmup_steps", warmup);
-        sched.put("total_steps", total);
-        sched.put("next_lr", schedule.at(step));
-        TrainerState st = new TrainerState(TrainerState.FORMAT_VERSION, step, plan.epochOf(Math.max(0, step - 1)),
-            plan.stepsPerEpoch(), total, cfg.seed(), cursor, rng, sched, opt.stepCount(), best, bestStep, badEvals,
+        TrainerState st = trainerState(cfg, plan, schedule, step, warmup, total, opt.stepCount(), best, bestStep, badEvals,
             skipped, configHash, datasetHash, history);
         saveCheckpoint(store, master, lora, opt, st);
         store.prune(cfg.keepLast(), bestStep);
@@ -253,6 +241,67 @@ public final class Trainer {
     publishFinal(store, master, lora);
     store.writeFile("loss.png", LossChart.png(history, "laketune " + cfg.method().name().toLowerCase() + " — " + cfg.output()));
     return new Result(step, lastLoss, best, skipped, history);
+  }
+
+  /**
+   * The config hash a checkpoint records: of the whole resolved config, except, in gradients mode, how
+   * the global batch is split across workers (workers, micro_batch_size, gradient_accumulation with the
+   * same product) and how the sync moves data; those leave the arithmetic unchanged, so a checkpoint
+   * written with 4 workers resumes on 2.
+   */
+  static String configHash(TrainConfig cfg) {
+    if (cfg.syncMode() != TrainConfig.SyncMode.GRADIENTS) return sha256(cfg.rendered());
+    try {
+      com.fasterxml.jackson.databind.node.ObjectNode root =
+          (com.fasterxml.jackson.databind.node.ObjectNode) CheckpointStore.JSON.readTree(cfg.rendered());
+      com.fasterxml.jackson.databind.JsonNode t = root.path("laketune").path("train");
+      if (t instanceof com.fasterxml.jackson.databind.node.ObjectNode train) {
+        train.remove("workers");
+        for (String k : List.of("micro_batch_size", "gradient_accumulation")) {
+          if (train.get("batch") instanceof com.fasterxml.jackson.databind.node.ObjectNode b) b.remove(k);
+        }
+        for (String k : List.of("aggregation_depth", "sharded", "shard_threshold", "chunk_elements", "max_recoveries")) {
+          if (train.get("sync") instanceof com.fasterxml.jackson.databind.node.ObjectNode y) y.remove(k);
+        }
+        if (train.get("checkpoint") instanceof com.fasterxml.jackson.databind.node.ObjectNode k) k.remove("max_file_bytes");
+        train.put("global_batch_rows", cfg.globalBatchRows());
+      }
+      return sha256(CheckpointStore.JSON.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+          .writeValueAsString(root));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** A checkpoint resumes only under the config and dataset it was written with (older checkpoints: the full config hash). */
+  static void checkResumable(TrainerState st, TrainConfig cfg, String datasetHash) {
+    boolean config = st.configHash().equals(configHash(cfg)) || st.configHash().equals(sha256(cfg.rendered()));
+    if (!config || !st.datasetHash().equals(datasetHash)) {
+      throw new IllegalArgumentException(cfg.output() + " holds checkpoints of a run with a different "
+          + (config ? "dataset" : "config") + "; choose a new output directory to start afresh");
+    }
+  }
+
+  /** trainer_state.json of a checkpoint taken after {@code step} steps. */
+  static TrainerState trainerState(TrainConfig cfg, StepPlan plan, LrSchedule schedule, long step, long warmup, long total,
+      long optimizerSteps, Double best, Long bestStep, int badEvals, long skipped, String configHash, String datasetHash,
+      List<Map<String, Object>> history) {
+    Map<String, Object> cursor = new LinkedHashMap<>();
+    cursor.put("epoch", step / plan.stepsPerEpoch());
+    cursor.put("step_in_epoch", step % plan.stepsPerEpoch());
+    cursor.put("rows_per_step", plan.globalRows());
+    Map<String, Object> rng = new LinkedHashMap<>();
+    rng.put("seed", cfg.seed());
+    rng.put("dropout", "masks drawn from (seed, step, global micro-batch, layer)");
+    Map<String, Object> sched = new LinkedHashMap<>();
+    sched.put("type", cfg.schedule().name().toLowerCase(java.util.Locale.ROOT));
+    sched.put("peak_lr", cfg.optimizer().lr());
+    sched.put("warmup_steps", warmup);
+    sched.put("total_steps", total);
+    sched.put("next_lr", schedule.at(step));
+    return new TrainerState(TrainerState.FORMAT_VERSION, step, plan.epochOf(Math.max(0, step - 1)),
+        plan.stepsPerEpoch(), total, cfg.seed(), cursor, rng, sched, optimizerSteps, best, bestStep, badEvals,
+        skipped, configHash, datasetHash, history);
   }
 
   private Loss evaluate(ModelSpec spec, float[] vals) {
@@ -283,6 +332,11 @@ public final class Trainer {
   }
 
   private List<Path> sideFiles() {
+    return sideFiles(cfg);
+  }
+
+  /** The base model's tokenizer and generation files, copied beside every saved model. */
+  static List<Path> sideFiles(TrainConfig cfg) {
     Path base = LocalModelDir.of(cfg.model());
     List<Path> out = new ArrayList<>();
     for (String f : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json")) {
@@ -312,7 +366,7 @@ public final class Trainer {
     }
   }
 
-  private void writeMetrics(CheckpointStore store, List<Map<String, Object>> history) throws IOException {
+  static void writeMetrics(CheckpointStore store, List<Map<String, Object>> history) throws IOException {
     StringBuilder sb = new StringBuilder();
     for (Map<String, Object> e : history) sb.append(CheckpointStore.JSON.writer().without(
         com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(e)).append('\n');
@@ -320,6 +374,11 @@ public final class Trainer {
   }
 
   private void progress(long step, long total, double loss, double lr, double tps, long syncMs, long started, long startStep) {
+    progress(log, step, total, loss, lr, tps, syncMs, started, startStep);
+  }
+
+  static void progress(PrintStream log, long step, long total, double loss, double lr, double tps, long syncMs, long started,
+      long startStep) {
     long elapsed = System.currentTimeMillis() - started;
     long done = step - startStep;
     long eta = done == 0 ? 0 : elapsed * (total - step) / done / 1000;
