@@ -252,10 +252,9 @@ public final class Trainer {
   static String configHash(TrainConfig cfg) {
     if (cfg.syncMode() != TrainConfig.SyncMode.GRADIENTS) return sha256(cfg.rendered());
     try {
-      com.fasterxml.jackson.databind.node.ObjectNode root =
-          (com.fasterxml.jackson.databind.node.ObjectNode) CheckpointStore.JSON.readTree(cfg.rendered());
-      com.fasterxml.jackson.databind.JsonNode t = root.path("laketune").path("train");
-      if (t instanceof com.fasterxml.jackson.databind.node.ObjectNode train) {
+      // rendered() is the laketune.train section itself
+      com.fasterxml.jackson.databind.JsonNode root = CheckpointStore.JSON.readTree(cfg.rendered());
+      if (root instanceof com.fasterxml.jackson.databind.node.ObjectNode train) {
         train.remove("workers");
         for (String k : List.of("micro_batch_size", "gradient_accumulation")) {
           if (train.get("batch") instanceof com.fasterxml.jackson.databind.node.ObjectNode b) b.remove(k);
