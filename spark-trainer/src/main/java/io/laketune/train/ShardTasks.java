@@ -130,17 +130,19 @@ final class ShardTasks {
    */
   static Iterator<Tuple2<Long, byte[]>> gradients(ModelSpec spec, RowSource source, StepPlan plan, Chunking ch,
       TrainConfig.Payload payload, Iterator<ParamBlock> blocks, long step, int worker, int workers, long seed) {
-    long t0 = System.currentTimeMillis();
+    long g0 = System.currentTimeMillis();
     Rows rows = source.open();
     Replica r = Replicas.borrow(spec);
     boolean handedOver = false;
     try {
       load(r, blocks, ch, null);
+      // compute time starts once the gather is in (it is sync, as the broadcast is on the other path)
+      long t0 = System.currentTimeMillis();
       Loss total = Worker.accumulate(r, rows, plan, step, worker, seed);
       r.eval();
       Worker.maybeFail(step, worker);
       Worker.maybeHalt(step, worker);
-      RoundStats stats = new RoundStats(total.sum(), total.count(), 0, System.currentTimeMillis() - t0, 1);
+      RoundStats stats = new RoundStats(total.sum(), total.count(), 0, System.currentTimeMillis() - t0, t0 - g0, 1);
       handedOver = true;
       return new Records(spec, r, ch, payload, stats, worker, workers, new INDArray[] {r.model.params().flatGrads()});
     } finally {
@@ -205,18 +207,19 @@ final class ShardTasks {
   static Iterator<Tuple2<Long, byte[]>> localSteps(ModelSpec spec, RowSource source, StepPlan plan, Chunking ch,
       TrainConfig.Payload payload, Iterator<ParamBlock> blocks, long optimizerSteps, long first, int k, int worker,
       int workers, TrainConfig cfg, LrSchedule schedule) {
-    long t0 = System.currentTimeMillis();
+    long g0 = System.currentTimeMillis();
     Rows rows = source.open();
     Replica r = Replicas.borrow(spec);
     boolean handedOver = false;
     try {
       AdamW opt = Trainer.optimizer(cfg, r.model.params());
       load(r, blocks, ch, opt);
+      long t0 = System.currentTimeMillis();
       opt.restore(optimizerSteps, opt.expAvg(), opt.expAvgSq());
       RoundStats st = Worker.localStepsOn(r, opt, rows, plan, first, k, worker, cfg, schedule);
       Worker.maybeFail(first, worker);
       Worker.maybeHalt(first, worker);
-      RoundStats stats = new RoundStats(st.lossSum(), st.tokens(), st.skipped(), System.currentTimeMillis() - t0, 1);
+      RoundStats stats = new RoundStats(st.lossSum(), st.tokens(), st.skipped(), System.currentTimeMillis() - t0, t0 - g0, 1);
       handedOver = true;
       return new Records(spec, r, ch, payload, stats, worker, workers,
           new INDArray[] {r.model.params().flatValues(), opt.expAvg(), opt.expAvgSq()});

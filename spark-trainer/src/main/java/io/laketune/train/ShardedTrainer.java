@@ -115,6 +115,7 @@ final class ShardedTrainer {
           double lr = schedule.at(pr.step);
           RoundStats stats;
           Double gradNorm = null;
+          long updateMs = 0;
           if (gradients) {
             ShardedSync.Reduced red = sync.reduce(spec, train, plan, pr.step, cfg.seed());
             stats = red.stats();
@@ -129,7 +130,9 @@ final class ShardedTrainer {
             } else {
               double max = cfg.optimizer().maxGradNorm();
               double coef = max > 0 ? max / (norm + 1e-6) : 1;
+              long u0 = System.currentTimeMillis();
               sync.update(red, cfg, layout, lr, coef, max > 0 && coef < 1);
+              updateMs = System.currentTimeMillis() - u0;
               pr.optimizerSteps++;
             }
           } else {
@@ -154,6 +157,10 @@ final class ShardedTrainer {
             e.put("sync_ms", Math.max(0, roundMs - stats.computeMillis()));
             // every worker pulls the whole vector and pushes one of the same size
             e.put("sync_bytes", 2L * cfg.workers() * sync.vectorBytes());
+            // the parts of sync_ms: the slowest worker's wait for the parameters, and (gradients mode)
+            // the second job, in which the shards apply AdamW; the rest is the reduce-scatter and scheduling
+            e.put("gather_ms", stats.gatherMillis());
+            if (gradients) e.put("update_ms", updateMs);
             pr.history.add(e);
             Trainer.progress(log, pr.step, total, lossMean, lr, stats.tokens() * 1000.0 / Math.max(1, roundMs),
                 roundMs - stats.computeMillis(), started, startStep);

@@ -146,7 +146,7 @@ final class Worker {
       tokens += loss.count();
     }
     r.eval();
-    return new RoundStats(lossSum, tokens, skipped, 0, 1);
+    return new RoundStats(lossSum, tokens, skipped, 0, 0, 1);
   }
 
   /** Loss over the validation rows whose index (shard by shard) is worker modulo workers, in micro-batches. */
