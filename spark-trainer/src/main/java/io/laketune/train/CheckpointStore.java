@@ -116,13 +116,6 @@ final class CheckpointStore {
     }
   }
 
-  /** Copies small local files (config, tokenizer) into a directory being written. */
-  void copyInto(org.apache.hadoop.fs.Path into, List<Path> files) throws IOException {
-    for (Path f : files) {
-      fs.copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(f.toUri()), new org.apache.hadoop.fs.Path(into, f.getFileName().toString()));
-    }
-  }
-
   /** Complete checkpoints, by step ascending. */
   List<Long> steps() throws IOException {
     List<Long> out = new ArrayList<>();

@@ -1,8 +1,6 @@
 package io.laketune.train;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.laketune.checkpoint.HfCheckpointReader;
-import io.laketune.model.HfModels;
 import io.laketune.model.Loss;
 import io.laketune.model.ModelConfig;
 import io.laketune.optim.AdamW;
@@ -13,7 +11,6 @@ import io.laketune.train.data.StepPlan;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -51,7 +48,7 @@ final class ShardedTrainer {
   }
 
   /** Whether a run goes the sharded way: full fine-tuning whose vector meets sync.sharded / shard_threshold. */
-  static boolean applies(TrainConfig cfg) throws IOException {
+  static boolean applies(TrainConfig cfg, org.apache.hadoop.conf.Configuration conf) throws IOException {
     TrainConfig.Sharding sh = cfg.sharding();
     if (sh.mode() == TrainConfig.Sharded.FALSE) return false;
     if (cfg.method() != TrainConfig.Method.FULL) {
@@ -61,12 +58,16 @@ final class ShardedTrainer {
       }
       return false;
     }
-    return sh.applies(TrainableLayout.full(baseConfig(cfg)).total());
+    return sh.applies(TrainableLayout.full(baseConfig(cfg, conf)).total());
   }
 
-  private static ModelConfig baseConfig(TrainConfig cfg) throws IOException {
-    try (HfCheckpointReader ckpt = HfCheckpointReader.open(LocalModelDir.of(cfg.model()))) {
-      return HfModels.config(ckpt);
+  /** The base model's config.json, read where it lies: the driver never copies the weights. */
+  private static ModelConfig baseConfig(TrainConfig cfg, org.apache.hadoop.conf.Configuration conf) throws IOException {
+    org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(cfg.model(), "config.json");
+    FileSystem fs = p.getFileSystem(conf);
+    if (!fs.exists(p)) throw new IllegalArgumentException(TrainConfig.ROOT + ".model: " + p + " does not exist; give a Hugging Face model directory");
+    try (java.io.InputStream in = fs.open(p)) {
+      return ModelConfig.parse(CheckpointStore.JSON.readTree(in), p.toString());
     }
   }
 
@@ -85,7 +86,7 @@ final class ShardedTrainer {
     ModelSpec spec = ModelSpec.of(cfg);
     CheckpointStore store = new CheckpointStore(cfg.output(), sc.hadoopConfiguration());
     HadoopConf conf = new HadoopConf(sc.hadoopConfiguration());
-    ModelConfig modelConfig = baseConfig(cfg);
+    ModelConfig modelConfig = baseConfig(cfg, sc.hadoopConfiguration());
     TrainableLayout layout = TrainableLayout.full(modelConfig);
     TrainConfig.Sharding sh = cfg.sharding();
     Chunking ch = new Chunking(layout.total(), sh.chunkElements(), cfg.workers());
@@ -275,7 +276,11 @@ final class ShardedTrainer {
     try (java.io.OutputStream out = fs.create(new org.apache.hadoop.fs.Path(dir, "config.json"), true)) {
       out.write((CheckpointStore.JSON.writeValueAsString(config) + "\n").getBytes(StandardCharsets.UTF_8));
     }
-    List<Path> side = Trainer.sideFiles(cfg);
-    store.copyInto(dir, side);
+    org.apache.hadoop.fs.Path base = new org.apache.hadoop.fs.Path(cfg.model());
+    FileSystem baseFs = base.getFileSystem(sc.hadoopConfiguration());
+    for (String f : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json")) {
+      org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(base, f);
+      if (baseFs.isFile(src)) org.apache.hadoop.fs.FileUtil.copy(baseFs, src, fs, new org.apache.hadoop.fs.Path(dir, f), false, sc.hadoopConfiguration());
+    }
   }
 }

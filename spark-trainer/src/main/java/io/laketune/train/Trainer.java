@@ -67,7 +67,7 @@ public final class Trainer {
   }
 
   public Result run() throws IOException {
-    if (ShardedTrainer.applies(cfg)) return new ShardedTrainer(sc, cfg, train, validation, datasetHash, log).run();
+    if (ShardedTrainer.applies(cfg, sc.hadoopConfiguration())) return new ShardedTrainer(sc, cfg, train, validation, datasetHash, log).run();
     if (cfg.sharding().payload() != TrainConfig.Payload.FP32) {
       throw new IllegalArgumentException(TrainConfig.ROOT + ".sync.payload = bf16 needs the sharded path: set sync.sharded = true"
           + " or train a vector of at least sync.shard_threshold elements");
