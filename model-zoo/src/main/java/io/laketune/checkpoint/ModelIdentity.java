@@ -37,22 +37,30 @@ public record ModelIdentity(String configSha256, List<FileHash> weights, String 
   public static ModelIdentity of(Path dir) throws IOException {
     List<Path> files;
     try (Stream<Path> list = Files.list(dir)) {
-      files = list.filter(p -> {
-        String name = p.getFileName().toString();
-        return Files.isRegularFile(p)
-            && (name.endsWith(".safetensors") || name.equals(HfCheckpointReader.INDEX));
-      }).sorted().toList();
+      files = list.filter(p -> Files.isRegularFile(p) && isWeights(p.getFileName().toString())).sorted().toList();
     }
     List<FileHash> weights = new ArrayList<>();
+    for (Path f : files) weights.add(new FileHash(f.getFileName().toString(), Files.size(f), sha256(f)));
+    Path config = dir.resolve(HfCheckpointReader.CONFIG);
+    return of(Files.isRegularFile(config) ? sha256(config) : null, weights);
+  }
+
+  /**
+   * The identity from hashes taken elsewhere (a directory on a Hadoop file system, say): the config's
+   * SHA-256 (or null) and each weights file's, in file-name order.
+   */
+  public static ModelIdentity of(String configSha256, List<FileHash> weights) {
+    List<FileHash> sorted = weights.stream().sorted(java.util.Comparator.comparing(FileHash::file)).toList();
     MessageDigest all = sha256();
-    for (Path f : files) {
-      FileHash w = new FileHash(f.getFileName().toString(), Files.size(f), sha256(f));
-      weights.add(w);
+    for (FileHash w : sorted) {
       all.update((w.file() + "\t" + w.bytes() + "\t" + w.sha256() + "\n").getBytes(StandardCharsets.UTF_8));
     }
-    Path config = dir.resolve(HfCheckpointReader.CONFIG);
-    return new ModelIdentity(Files.isRegularFile(config) ? sha256(config) : null, weights,
-        HexFormat.of().formatHex(all.digest()));
+    return new ModelIdentity(configSha256, sorted, HexFormat.of().formatHex(all.digest()));
+  }
+
+  /** The files that make up the weights: safetensors files and the shard index. */
+  public static boolean isWeights(String fileName) {
+    return fileName.endsWith(".safetensors") || fileName.equals(HfCheckpointReader.INDEX);
   }
 
   /** Bytes of all weights files. */
@@ -62,12 +70,17 @@ public record ModelIdentity(String configSha256, List<FileHash> weights, String 
 
   /** SHA-256 of a file, streamed. */
   public static String sha256(Path file) throws IOException {
+    try (InputStream in = Files.newInputStream(file)) {
+      return sha256(in);
+    }
+  }
+
+  /** SHA-256 of everything a stream holds (the caller closes it). */
+  public static String sha256(InputStream in) throws IOException {
     MessageDigest sha = sha256();
     byte[] buffer = new byte[BUFFER];
-    try (InputStream in = Files.newInputStream(file)) {
-      for (int n; (n = in.read(buffer)) > 0; ) {
-        sha.update(buffer, 0, n);
-      }
+    for (int n; (n = in.read(buffer)) > 0; ) {
+      sha.update(buffer, 0, n);
     }
     return HexFormat.of().formatHex(sha.digest());
   }

@@ -31,11 +31,11 @@ import java.util.Map;
  * exactly: no gaps, no overlaps, nothing after the last tensor. Every violation is an IOException whose
  * message names the file, the tensor when there is one, and what to do.
  */
-record SafetensorsHeader(
+public record SafetensorsHeader(
     long headerLength, Map<String, String> metadata, List<TensorInfo> tensors, Map<String, TensorInfo> byName) {
 
   /** Upper bound on N, the same as the Rust implementation's MAX_HEADER_SIZE. */
-  static final long MAX_HEADER_BYTES = 100_000_000L;
+  public static final long MAX_HEADER_BYTES = 100_000_000L;
 
   static final String METADATA_KEY = "__metadata__";
 
@@ -48,7 +48,7 @@ record SafetensorsHeader(
   private static final String FIX = "; re-download or re-save it.";
 
   /** Bytes from the start of the file to the start of the data section: 8 + N. */
-  long dataStart() {
+  public long dataStart() {
     return 8 + headerLength;
   }
 
@@ -80,7 +80,7 @@ record SafetensorsHeader(
   }
 
   /** Parses header JSON bytes of a file of {@code fileSize} bytes; see the class comment for the checks. */
-  static SafetensorsHeader parse(byte[] json, long fileSize, Path file) throws IOException {
+  public static SafetensorsHeader parse(byte[] json, long fileSize, Path file) throws IOException {
     JsonNode root;
     try {
       root = JSON.readTree(json);

@@ -33,10 +33,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Run: {@code java -cp <classpath> io.laketune.bench.SyncBenchmark [steps]}.
  */
 public final class SyncBenchmark {
-  public static void main(String[] args) throws Exception {
-    int steps = args.length > 0 ? Integer.parseInt(args[0]) : 4;
-    Path work = Files.createTempDirectory("laketune-sync-bench");
-    Path model = work.resolve("model");
+  /** The benchmark model (Llama-shaped, hidden 512, 8 layers, vocab 8192; 34 M parameters), seeded, as an HF directory. */
+  public static Path writeModel(Path model) throws java.io.IOException {
     String json = """
         {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
          "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
@@ -46,6 +44,11 @@ public final class SyncBenchmark {
     Nd4j.getRandom().setSeed(1);
     for (Param p : m.params().all().values()) p.set(Nd4j.randn(DataType.FLOAT, p.shape()).muli(0.02).addi(p.shape().length == 1 ? 1 : 0));
     HfModels.save(m, model, DType.F32, Long.MAX_VALUE, List.of());
+    return model;
+  }
+
+  /** 64 rows of 256 seeded random tokens. */
+  public static InMemoryRows rows() {
     Random rnd = new Random(2);
     List<PackedRow> rows = new ArrayList<>();
     for (int r = 0; r < 64; r++) {
@@ -53,7 +56,14 @@ public final class SyncBenchmark {
       for (int t = 0; t < ids.length; t++) ids[t] = rnd.nextInt(8192);
       rows.add(new PackedRow(ids, ids.clone(), new int[] {256}));
     }
-    InMemoryRows data = new InMemoryRows("bench", rows, 256);
+    return new InMemoryRows("bench", rows, 256);
+  }
+
+  public static void main(String[] args) throws Exception {
+    int steps = args.length > 0 ? Integer.parseInt(args[0]) : 4;
+    Path work = Files.createTempDirectory("laketune-sync-bench");
+    Path model = writeModel(work.resolve("model"));
+    InMemoryRows data = rows();
     JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("laketune sync benchmark")
         .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1"));
     sc.setLogLevel("WARN");
@@ -61,7 +71,7 @@ public final class SyncBenchmark {
       for (String method : new String[] {"lora", "full"}) {
         String hocon = "laketune.train { model = \"" + model + "\", data = \"in-memory\", output = \"" + work.resolve("run-" + method)
             + "\", method = " + method + ", frozen_dtype = fp32, lora { r = 16, alpha = 32, dropout = 0.0, target_modules = all-linear }, "
-            + "workers = 2, batch.micro_batch_size = 2, max_steps = " + steps + ", optimizer.lr = 1e-4 }";
+            + "workers = 2, batch.micro_batch_size = 2, max_steps = " + steps + ", optimizer.lr = 1e-4, sync.sharded = false }";
         TrainConfig tc = TrainConfig.parse(ConfigFactory.parseString(hocon), List.of());
         Trainer.Result r = new Trainer(sc, tc, data, null, "bench", new PrintStream(System.err, true)).run();
         // the first round loads the model on the workers: report the others

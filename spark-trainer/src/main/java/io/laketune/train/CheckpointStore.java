@@ -71,6 +71,51 @@ final class CheckpointStore {
     if (!fs.rename(tmp, target)) throw new IOException("could not rename " + tmp + " to " + target);
   }
 
+  /**
+   * A fresh hidden directory {@code .step-N.tmp} for a checkpoint that executors write in place (the
+   * sharded path); {@link #commitStep} renames it to step-N when every file is there.
+   */
+  org.apache.hadoop.fs.Path beginStep(long step) throws IOException {
+    org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(dir, ".step-" + step + ".tmp");
+    fs.delete(tmp, true);
+    fs.mkdirs(tmp);
+    return tmp;
+  }
+
+  void commitStep(long step) throws IOException {
+    org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(dir, ".step-" + step + ".tmp");
+    org.apache.hadoop.fs.Path target = stepDir(step);
+    fs.delete(target, true);
+    if (!fs.rename(tmp, target)) throw new IOException("could not rename " + tmp + " to " + target);
+  }
+
+  org.apache.hadoop.fs.Path stepDir(long step) {
+    return new org.apache.hadoop.fs.Path(dir, "step-" + step);
+  }
+
+  /** A fresh hidden directory for {@code <run>/<name>} written in place; {@link #commitPublished} renames it. */
+  org.apache.hadoop.fs.Path beginPublish(String name) throws IOException {
+    org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(run, name);
+    org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(target.getParent(), "." + target.getName() + ".tmp");
+    fs.delete(tmp, true);
+    fs.mkdirs(tmp);
+    return tmp;
+  }
+
+  void commitPublished(String name) throws IOException {
+    org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(run, name);
+    org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(target.getParent(), "." + target.getName() + ".tmp");
+    fs.delete(target, true);
+    if (!fs.rename(tmp, target)) throw new IOException("could not rename " + tmp + " to " + target);
+  }
+
+  /** Writes trainer_state.json into a checkpoint directory being written. */
+  void writeState(org.apache.hadoop.fs.Path into, TrainerState state) throws IOException {
+    try (OutputStream out = fs.create(new org.apache.hadoop.fs.Path(into, STATE), true)) {
+      JSON.writeValue(out, state);
+    }
+  }
+
   /** Complete checkpoints, by step ascending. */
   List<Long> steps() throws IOException {
     List<Long> out = new ArrayList<>();

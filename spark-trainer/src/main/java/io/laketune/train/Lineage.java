@@ -179,6 +179,39 @@ public record Lineage(
     Files.writeString(dir.resolve(FILE), toJson());
   }
 
+  /** Writes {@link #FILE} into a directory of any Hadoop FileSystem. */
+  public void write(FileSystem fs, org.apache.hadoop.fs.Path dir) throws IOException {
+    try (java.io.OutputStream out = fs.create(new org.apache.hadoop.fs.Path(dir, FILE), true)) {
+      out.write(toJson().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    }
+  }
+
+  /**
+   * The identity of a model directory read where it lies (hdfs://, s3a://, file:), streaming each
+   * weights file once: what the sharded driver records, which never copies the weights.
+   */
+  public static io.laketune.checkpoint.ModelIdentity identity(String modelDir, Configuration conf) throws IOException {
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(modelDir);
+    FileSystem fs = dir.getFileSystem(conf);
+    java.util.List<io.laketune.checkpoint.ModelIdentity.FileHash> weights = new java.util.ArrayList<>();
+    for (org.apache.hadoop.fs.FileStatus f : fs.listStatus(dir)) {
+      String name = f.getPath().getName();
+      if (!f.isFile() || !io.laketune.checkpoint.ModelIdentity.isWeights(name)) continue;
+      try (InputStream in = fs.open(f.getPath())) {
+        weights.add(new io.laketune.checkpoint.ModelIdentity.FileHash(name, f.getLen(),
+            io.laketune.checkpoint.ModelIdentity.sha256(in)));
+      }
+    }
+    org.apache.hadoop.fs.Path config = new org.apache.hadoop.fs.Path(dir, "config.json");
+    String configSha = null;
+    if (fs.isFile(config)) {
+      try (InputStream in = fs.open(config)) {
+        configSha = io.laketune.checkpoint.ModelIdentity.sha256(in);
+      }
+    }
+    return io.laketune.checkpoint.ModelIdentity.of(configSha, weights);
+  }
+
   /** Reads dir/laketune_lineage.json on any Hadoop FileSystem; null when there is none. */
   public static Lineage read(org.apache.hadoop.fs.Path dir, Configuration conf) throws IOException {
     org.apache.hadoop.fs.Path file = new org.apache.hadoop.fs.Path(dir, FILE);

@@ -14,6 +14,8 @@ import org.nd4j.linalg.factory.Nd4j;
 final class Replica {
   final CausalLm model;
   final LoraModel lora;
+  /** True until the trainable values are first overwritten: they are still the base checkpoint's. */
+  boolean pristine = true;
 
   Replica(CausalLm model, LoraModel lora) {
     this.model = model;
@@ -29,6 +31,7 @@ final class Replica {
     }
     flat.assign(Nd4j.createFromArray(values));
     model.params().zeroGrads();
+    pristine = false;
   }
 
   float[] values() {

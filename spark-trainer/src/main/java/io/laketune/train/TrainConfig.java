@@ -20,13 +20,37 @@ public record TrainConfig(String model, String data, String output, Method metho
     Optimizer optimizer, LrSchedule.Kind schedule, long warmupSteps, double warmupRatio, long evalEvery,
     int earlyStoppingPatience, boolean loadBestAtEnd, long checkpointEvery, int keepLast,
     boolean stopOnNonFinite, boolean activationCheckpointing, boolean exportMerged, long logEvery,
-    String rendered) implements Serializable {
+    Sharding sharding, String rendered) implements Serializable {
 
   public static final String ROOT = "laketune.train";
 
   public enum Method { FULL, LORA, QLORA }
 
   public enum SyncMode { GRADIENTS, PARAMETERS }
+
+  /** sync.sharded: auto shards trainable vectors of at least sync.shard_threshold elements. */
+  public enum Sharded { AUTO, TRUE, FALSE }
+
+  /** The element type of the sharded path's gradient and parameter traffic (sync.payload). */
+  public enum Payload {
+    FP32(4), BF16(2);
+
+    /** Bytes an element. */
+    public final int bytes;
+
+    Payload(int bytes) {
+      this.bytes = bytes;
+    }
+  }
+
+  /** The sharded path's settings (sync.sharded, .shard_threshold, .chunk_elements, .payload, .max_recoveries; checkpoint.max_file_bytes). */
+  public record Sharding(Sharded mode, long threshold, int chunkElements, Payload payload, int maxRecoveries,
+      long maxFileBytes) implements Serializable {
+    /** Whether a trainable vector of {@code elements} goes the sharded way. */
+    public boolean applies(long elements) {
+      return mode == Sharded.TRUE || mode == Sharded.AUTO && elements >= threshold;
+    }
+  }
 
   public record Optimizer(double lr, double beta1, double beta2, double eps, double weightDecay,
       double loraPlusRatio, double maxGradNorm) implements Serializable {}
@@ -82,6 +106,9 @@ public record TrainConfig(String model, String data, String output, Method metho
         v.integer("checkpoint.every_steps", 0, Long.MAX_VALUE), (int) v.integer("checkpoint.keep_last", 1, 1_000_000),
         nonFinite.equals("stop"), v.bool("activation_checkpointing"), v.bool("export_merged"),
         v.integer("log_every_steps", 1, Long.MAX_VALUE),
+        new Sharding(v.choice("sync.sharded", Sharded.class), v.integer("sync.shard_threshold", 0, Long.MAX_VALUE),
+            (int) v.integer("sync.chunk_elements", 1, Chunking.MAX_CHUNK_ELEMENTS), v.choice("sync.payload", Payload.class),
+            (int) v.integer("sync.max_recoveries", 0, 1000), v.integer("checkpoint.max_file_bytes", 1, Long.MAX_VALUE)),
         c.root().render(com.typesafe.config.ConfigRenderOptions.concise().setJson(true)));
   }
 

@@ -77,6 +77,11 @@ public final class Trainer {
   }
 
   public Result run() throws IOException {
+    if (ShardedTrainer.applies(cfg, sc.hadoopConfiguration())) return new ShardedTrainer(sc, cfg, train, validation, dataset, log).run();
+    if (cfg.sharding().payload() != TrainConfig.Payload.FP32) {
+      throw new IllegalArgumentException(TrainConfig.ROOT + ".sync.payload = bf16 needs the sharded path: set sync.sharded = true"
+          + " or train a vector of at least sync.shard_threshold elements");
+    }
     ModelSpec spec = ModelSpec.of(cfg);
     CheckpointStore store = new CheckpointStore(cfg.output(), sc.hadoopConfiguration());
     Path baseDir = LocalModelDir.of(cfg.model());
@@ -97,7 +102,7 @@ public final class Trainer {
     long total = cfg.maxSteps() > 0 ? cfg.maxSteps() : cfg.epochs() * plan.stepsPerEpoch();
     long warmup = cfg.warmupSteps() > 0 ? cfg.warmupSteps() : (long) Math.ceil(cfg.warmupRatio() * total);
     LrSchedule schedule = new LrSchedule(cfg.schedule(), cfg.optimizer().lr(), warmup, total);
-    String configHash = sha256(cfg.rendered());
+    String configHash = configHash(cfg);
     Lineage lineage = lineage(baseDir, configHash);
 
     long step = 0;
@@ -109,7 +114,7 @@ public final class Trainer {
     var latest = store.latest();
     if (latest.isPresent()) {
       TrainerState st = store.state(latest.get());
-      if (!st.configHash().equals(configHash)) {
+      if (!configMatches(st, cfg)) {
         throw new IllegalArgumentException(cfg.output() + " holds checkpoints of a run with a different config;"
             + " choose a new output directory to start afresh");
       }
@@ -238,21 +243,7 @@ public final class Trainer {
       boolean ckptNow = cfg.checkpointEvery() > 0 && step % cfg.checkpointEvery() == 0 || step >= total || stop
           || improved && cfg.loadBestAtEnd();
       if (ckptNow) {
-        Map<String, Object> cursor = new LinkedHashMap<>();
-        cursor.put("epoch", step / plan.stepsPerEpoch());
-        cursor.put("step_in_epoch", step % plan.stepsPerEpoch());
-        cursor.put("rows_per_step", plan.globalRows());
-        Map<String, Object> rng = new LinkedHashMap<>();
-        rng.put("seed", cfg.seed());
-        rng.put("dropout", "masks drawn from (seed, step, global micro-batch, layer)");
-        Map<String, Object> sched = new LinkedHashMap<>();
-        sched.put("type", cfg.schedule().name().toLowerCase(java.util.Locale.ROOT));
-        sched.put("peak_lr", cfg.optimizer().lr());
-        sched.put("warmup_steps", warmup);
-        sched.put("total_steps", total);
-        sched.put("next_lr", schedule.at(step));
-        TrainerState st = new TrainerState(TrainerState.FORMAT_VERSION, step, plan.epochOf(Math.max(0, step - 1)),
-            plan.stepsPerEpoch(), total, cfg.seed(), cursor, rng, sched, opt.stepCount(), best, bestStep, badEvals,
+        TrainerState st = trainerState(cfg, plan, schedule, step, warmup, total, opt.stepCount(), best, bestStep, badEvals,
             skipped, configHash, datasetHash, history);
         saveCheckpoint(store, master, lora, opt, st, lineage.of("checkpoint", step));
         store.prune(cfg.keepLast(), bestStep);
@@ -267,6 +258,62 @@ public final class Trainer {
     publishFinal(store, master, lora, lineage, step);
     store.writeFile("loss.png", LossChart.png(history, "laketune " + cfg.method().name().toLowerCase() + " — " + cfg.output()));
     return new Result(step, lastLoss, best, skipped, history);
+  }
+
+  /**
+   * The config hash a checkpoint records: of the whole resolved config, except, in gradients mode, how
+   * the global batch is split across workers (workers, micro_batch_size, gradient_accumulation with the
+   * same product) and how the sync moves data; those leave the arithmetic unchanged, so a checkpoint
+   * written with 4 workers resumes on 2.
+   */
+  static String configHash(TrainConfig cfg) {
+    if (cfg.syncMode() != TrainConfig.SyncMode.GRADIENTS) return sha256(cfg.rendered());
+    try {
+      // rendered() is the laketune.train section itself
+      com.fasterxml.jackson.databind.JsonNode root = CheckpointStore.JSON.readTree(cfg.rendered());
+      if (root instanceof com.fasterxml.jackson.databind.node.ObjectNode train) {
+        train.remove("workers");
+        for (String k : List.of("micro_batch_size", "gradient_accumulation")) {
+          if (train.get("batch") instanceof com.fasterxml.jackson.databind.node.ObjectNode b) b.remove(k);
+        }
+        for (String k : List.of("aggregation_depth", "sharded", "shard_threshold", "chunk_elements", "max_recoveries")) {
+          if (train.get("sync") instanceof com.fasterxml.jackson.databind.node.ObjectNode y) y.remove(k);
+        }
+        if (train.get("checkpoint") instanceof com.fasterxml.jackson.databind.node.ObjectNode k) k.remove("max_file_bytes");
+        train.put("global_batch_rows", cfg.globalBatchRows());
+      }
+      return sha256(CheckpointStore.JSON.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+          .writeValueAsString(root));
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  /** The checkpoint's config hash is this config's (or, for checkpoints of older runs, its full rendering's). */
+  static boolean configMatches(TrainerState st, TrainConfig cfg) {
+    return st.configHash().equals(configHash(cfg)) || st.configHash().equals(sha256(cfg.rendered()));
+  }
+
+  /** trainer_state.json of a checkpoint taken after {@code step} steps. */
+  static TrainerState trainerState(TrainConfig cfg, StepPlan plan, LrSchedule schedule, long step, long warmup, long total,
+      long optimizerSteps, Double best, Long bestStep, int badEvals, long skipped, String configHash, String datasetHash,
+      List<Map<String, Object>> history) {
+    Map<String, Object> cursor = new LinkedHashMap<>();
+    cursor.put("epoch", step / plan.stepsPerEpoch());
+    cursor.put("step_in_epoch", step % plan.stepsPerEpoch());
+    cursor.put("rows_per_step", plan.globalRows());
+    Map<String, Object> rng = new LinkedHashMap<>();
+    rng.put("seed", cfg.seed());
+    rng.put("dropout", "masks drawn from (seed, step, global micro-batch, layer)");
+    Map<String, Object> sched = new LinkedHashMap<>();
+    sched.put("type", cfg.schedule().name().toLowerCase(java.util.Locale.ROOT));
+    sched.put("peak_lr", cfg.optimizer().lr());
+    sched.put("warmup_steps", warmup);
+    sched.put("total_steps", total);
+    sched.put("next_lr", schedule.at(step));
+    return new TrainerState(TrainerState.FORMAT_VERSION, step, plan.epochOf(Math.max(0, step - 1)),
+        plan.stepsPerEpoch(), total, cfg.seed(), cursor, rng, sched, optimizerSteps, best, bestStep, badEvals,
+        skipped, configHash, datasetHash, history);
   }
 
   private Loss evaluate(ModelSpec spec, float[] vals) {
@@ -284,7 +331,12 @@ public final class Trainer {
   private Lineage lineage(Path baseDir, String configHash) throws IOException {
     long start = System.nanoTime();
     ModelIdentity model = ModelIdentity.of(baseDir);
-    double seconds = (System.nanoTime() - start) / 1e9;
+    return lineage(cfg, dataset, model, configHash, (System.nanoTime() - start) / 1e9, log);
+  }
+
+  /** The run's lineage for its checkpoints and outputs, with a line saying what was hashed. */
+  static Lineage lineage(TrainConfig cfg, Lineage.Dataset dataset, ModelIdentity model, String configHash, double seconds,
+      PrintStream log) {
     log.printf(java.util.Locale.ROOT, "laketune train: base model %s: %d weights files, %.1f MB hashed in %.2f s;"
         + " dataset %s%n", cfg.model(), model.weights().size(), model.weightBytes() / 1e6, seconds, dataset.describe());
     return new Lineage(Lineage.FORMAT, Lineage.FORMAT_VERSION, "laketune spark-trainer", "checkpoint", 0,
@@ -292,8 +344,12 @@ public final class Trainer {
         Lineage.BaseModel.of(cfg.model(), model));
   }
 
-  /** Why a resumed run refuses this dataset: what the checkpoint was trained on, and what the dataset is now. */
   private String differentDataset(Lineage before, long step) {
+    return differentDataset(cfg, dataset, before, step);
+  }
+
+  /** Why a resumed run refuses this dataset: what the checkpoint was trained on, and what the dataset is now. */
+  static String differentDataset(TrainConfig cfg, Lineage.Dataset dataset, Lineage before, long step) {
     String then = before == null ? "another dataset" : before.dataset().describe();
     return cfg.output() + " holds checkpoints of a run on a different dataset: step-" + step + " was trained on "
         + then + ", but " + cfg.data() + " is " + dataset.describe() + "; choose a new output directory to start"
@@ -321,6 +377,11 @@ public final class Trainer {
   }
 
   private List<Path> sideFiles() {
+    return sideFiles(cfg);
+  }
+
+  /** The base model's tokenizer and generation files, copied beside every saved model. */
+  static List<Path> sideFiles(TrainConfig cfg) {
     Path base = LocalModelDir.of(cfg.model());
     List<Path> out = new ArrayList<>();
     for (String f : List.of("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json")) {
@@ -353,7 +414,7 @@ public final class Trainer {
     }
   }
 
-  private void writeMetrics(CheckpointStore store, List<Map<String, Object>> history) throws IOException {
+  static void writeMetrics(CheckpointStore store, List<Map<String, Object>> history) throws IOException {
     StringBuilder sb = new StringBuilder();
     for (Map<String, Object> e : history) sb.append(CheckpointStore.JSON.writer().without(
         com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(e)).append('\n');
@@ -361,6 +422,11 @@ public final class Trainer {
   }
 
   private void progress(long step, long total, double loss, double lr, double tps, long syncMs, long started, long startStep) {
+    progress(log, step, total, loss, lr, tps, syncMs, started, startStep);
+  }
+
+  static void progress(PrintStream log, long step, long total, double loss, double lr, double tps, long syncMs, long started,
+      long startStep) {
     long elapsed = System.currentTimeMillis() - started;
     long done = step - startStep;
     long eta = done == 0 ? 0 : elapsed * (total - step) / done / 1000;
