@@ -11,11 +11,13 @@
 //    "contextSize": 512, "threads": 1,       one thread: ggml's spinning workers crawl on a busy 2-core box
 //    "kvCacheType": "F32",                  KV cache type (llama.cpp's default is F16)
 //    "tokenize": [{"text": "...", "special": true}],   special: parse special-token strings
-//    "generate": [{"prompt": [1, 403, 407], "maxTokens": 30}]}
+//    "generate": [{"prompt": [1, 403, 407], "maxTokens": 30, "topK": 0}]}   topK > 0: also report
+//                 llama.cpp's topK most probable tokens and their probabilities at each step
 // Output:
 //   {"nodeLlamaCpp": "3.21.1", "llamaCpp": {"repo", "release"}, "gpu": false, "buildType",
 //    "model": {"bos", "eos", "shouldPrependBos", "shouldAppendEos", "vocabularyType", "trainContextSize"},
-//    "tokenize": [[ids], ...], "generate": [[ids], ...]}
+//    "metadata": {"architecture", "tokenizerModel", "tokenizerPre", "chatTemplate"},
+//    "tokenize": [[ids], ...], "generate": [[ids], ...], "top": [[[[id, p], ...] per step] per request with topK]}
 // Generation is greedy (temperature 0), without repeat penalty, over the prompt ids exactly as
 // given (no BOS added) and yields end-of-generation tokens too, stopping after maxTokens.
 import fs from 'node:fs';
@@ -61,6 +63,13 @@ const out = {
     vocabularyType: model.vocabularyType,
     trainContextSize: model.trainContextSize,
   },
+  // as node-llama-cpp's own GGUF parser (JavaScript, independent of llama.cpp) reads the file
+  metadata: {
+    architecture: model.fileInfo.metadata?.general?.architecture ?? null,
+    tokenizerModel: model.fileInfo.metadata?.tokenizer?.ggml?.model ?? null,
+    tokenizerPre: model.fileInfo.metadata?.tokenizer?.ggml?.pre ?? null,
+    chatTemplate: model.fileInfo.metadata?.tokenizer?.chat_template ?? null,
+  },
   tokenize: (request.tokenize ?? []).map((t) => Array.from(model.tokenize(t.text, t.special ?? true))),
   generate: [],
 };
@@ -81,13 +90,23 @@ if ((request.generate ?? []).length > 0) {
   for (const g of request.generate) {
     await sequence.clearHistory();
     const tokens = [];
-    if (g.maxTokens > 0) {
+    const top = [];
+    if (g.maxTokens > 0 && g.topK > 0) {
+      // with each token, llama.cpp's k most probable next tokens (softmax of its logits)
+      for await (const step of sequence.evaluateWithMetadata(g.prompt, { probabilities: true },
+        { temperature: 0, yieldEogToken: true })) {
+        tokens.push(step.token);
+        top.push([...step.probabilities.entries()].slice(0, g.topK));
+        if (tokens.length >= g.maxTokens) break;
+      }
+    } else if (g.maxTokens > 0) {
       for await (const token of sequence.evaluate(g.prompt, { temperature: 0, yieldEogToken: true })) {
         tokens.push(token);
         if (tokens.length >= g.maxTokens) break;
       }
     }
     out.generate.push(tokens);
+    if (g.topK > 0) (out.top ??= []).push(top);
   }
   await context.dispose();
 }

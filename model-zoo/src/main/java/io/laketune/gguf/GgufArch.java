@@ -180,8 +180,11 @@ final class GgufArch {
     long half = out / heads / 2;
     if (half * 2 * heads != out) throw new IllegalArgumentException("rows " + out + " are not " + heads + " heads of even size");
     INDArray c = w.dup('c');
-    if (w.rank() == 1) return c.reshape('c', heads, 2, half).permute(0, 2, 1).dup('c').reshape('c', out);
+    // explicit shape arrays: reshape('c', n) would resolve to reshape(long rows, long cols)
+    if (w.rank() == 1) {
+      return c.reshape('c', new long[] {heads, 2, half}).permute(0, 2, 1).dup('c').reshape('c', new long[] {out});
+    }
     long cols = w.size(1);
-    return c.reshape('c', heads, 2, half, cols).permute(0, 2, 1, 3).dup('c').reshape('c', out, cols);
+    return c.reshape('c', new long[] {heads, 2, half, cols}).permute(0, 2, 1, 3).dup('c').reshape('c', new long[] {out, cols});
   }
 }

@@ -211,7 +211,7 @@ public record GgufFile(Path path, long version, Map<String, GgufValue> metadata,
 
     String string() throws IOException {
       long n = u64();
-      if (n < 0 || n > size - pos) throw error("has a string of " + n + " bytes at byte " + pos + ", past its end");
+      if (n < 0 || n > size - pos) throw error("ends inside its header: a string of " + n + " bytes at byte " + pos + " runs past the end");
       return new String(take((int) n).array(), 0, (int) n, java.nio.charset.StandardCharsets.UTF_8);
     }
 

@@ -28,6 +28,8 @@ class Stories260KLlamaCppTest {
   static final String[] PROMPTS = {"Once upon a time", "The little dog", "Lily and Tom went to the park.",
       "One day, a big", "She was very happy because"};
   static final int NEW_TOKENS = 40;
+  /** f16, bf16 and q8_0 exports: identical greedy prefix every prompt must have. */
+  static final int MIN_PREFIX = 16;
 
   @TempDir static Path tmp;
   static Path hf;
@@ -79,6 +81,10 @@ class Stories260KLlamaCppTest {
         + NEW_TOKENS + " greedy tokens identical; " + texts.length + " texts tokenized identically");
   }
 
+  /**
+   * f16, bf16 and q8_0 load and generate, with llama.cpp's default f16 KV cache. Tolerance: each
+   * prompt's first 16 greedy tokens, and 90% of all positions, equal laketune's fp32 greedy tokens.
+   */
   @Test
   void halfPrecisionAndQ8ExportsLoadAndGenerate() throws Exception {
     LlamaCpp llama = LlamaCpp.require();
@@ -100,6 +106,10 @@ class Stories260KLlamaCppTest {
       }
       System.out.println("stories260K " + dtype + " (" + s.describe() + "): shortest identical greedy prefix "
           + minPrefix + " of " + NEW_TOKENS + ", position agreement " + agree + "/" + total);
+      // the stated tolerance for lower-precision exports: llama.cpp rounds weights (and, here, its
+      // KV cache) to 16 or 8 bits, so late tokens may drift from laketune's fp32 greedy ones
+      assertTrue(minPrefix >= MIN_PREFIX, dtype + ": every prompt's first " + MIN_PREFIX + " greedy tokens match, got " + minPrefix);
+      assertTrue(agree >= 0.9 * total, dtype + ": at least 90% of positions match, got " + agree + "/" + total);
     }
   }
 }

@@ -9,6 +9,7 @@ import io.laketune.model.CausalLm;
 import io.laketune.model.HfModels;
 import io.laketune.model.ModelConfig;
 import io.laketune.peft.LoraModel;
+import io.laketune.tokenizer.Tokenizer;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -104,6 +105,11 @@ public final class ExportCommand implements Callable<Integer> {
       throw new IllegalArgumentException("--format gguf with --adapter needs --merge (or write the adapter itself with --format gguf-lora)");
     }
     if (merge && adapter == null) throw new IllegalArgumentException("--merge needs --adapter DIR");
+    if (!Tokenizer.present(model)) {
+      // llama.cpp aborts when it tokenizes with a GGUF that has no vocabulary
+      throw new IllegalArgumentException(model + " has no tokenizer.json, and llama.cpp needs the vocabulary inside the GGUF;"
+          + " copy the base model's tokenizer files into " + model);
+    }
     long t0 = System.nanoTime();
     CausalLm m;
     String what;
