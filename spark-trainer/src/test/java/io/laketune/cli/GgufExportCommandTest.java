@@ -62,7 +62,7 @@ class GgufExportCommandTest {
     assertEquals(7, GgufFile.read(q8).require("general.file_type").asLong(), "MOSTLY_Q8_0");
     out = ok(EvalCommandTest.cli("export", "--format", "gguf-lora", "--model", hf.toString(), "--adapter", adapter.toString(),
         "--output", lo.toString())).out();
-    assertTrue(out.contains("LoRA adapter") && out.contains("10 tensors"), out);
+    assertTrue(out.contains("LoRA adapter") && out.contains("40 tensors"), out);  // 4 modules x 5 layers x (lora_a, lora_b)
     assertEquals("adapter", GgufFile.read(lo).require("general.type").asString());
 
     CausalLm mergedModel = lora.mergedModel();
