@@ -33,7 +33,10 @@ public final class GgufExportBenchmark {
       if (args.length > 0) {
         Path dir = Path.of(args[0]);
         CausalLm m = HfModels.load(dir, HfModels.Options.inference());
-        run(dir.toAbsolutePath().normalize().getFileName().toString(), m, dir, out, repeats);
+        Path name = dir.toAbsolutePath().normalize();
+        // stories260K/hf is labelled stories260K
+        if (name.getFileName().toString().equals("hf") && name.getParent() != null) name = name.getParent();
+        run(name.getFileName().toString(), m, dir, out, repeats);
       }
       run("34M benchmark model", benchmarkModel(), out, out, repeats);
     } finally {
