@@ -14,8 +14,9 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>A window is a native-order ByteBuffer over bytes [offset, offset + length) of the array's elements
  * in row-major order. It does not keep the array alive: callers hold the array while using it.
+ * Public for the GGUF writer ({@code io.laketune.gguf}), which streams tensors the same way.
  */
-final class NativeBytes {
+public final class NativeBytes {
 
   private NativeBytes() {}
 
@@ -34,7 +35,7 @@ final class NativeBytes {
   }
 
   /** True when the array's elements lie row-major and gap-free in its buffer, so windows apply. */
-  static boolean isDense(INDArray array) {
+  public static boolean isDense(INDArray array) {
     return !array.isEmpty()
         && array.ordering() == 'c'
         && Shape.hasDefaultStridesForShape(array)
@@ -47,7 +48,7 @@ final class NativeBytes {
   }
 
   /** A native-order view of {@code length} bytes starting {@code offset} bytes into a dense array. */
-  static ByteBuffer window(INDArray array, long offset, int length) {
+  public static ByteBuffer window(INDArray array, long offset, int length) {
     long total = byteLength(array);
     if (offset < 0 || length < 0 || offset + length > total) {
       throw new IndexOutOfBoundsException(
@@ -58,7 +59,7 @@ final class NativeBytes {
   }
 
   /** Makes the host copy current before its bytes are read (a no-op on the CPU backend). */
-  static void syncToHost(INDArray array) {
+  public static void syncToHost(INDArray array) {
     Nd4j.getAffinityManager().ensureLocation(array, AffinityManager.Location.HOST);
   }
 

@@ -102,6 +102,43 @@ public final class PeftAdapterFiles {
   }
 
   /**
+   * The adapter's own tensors by internal name (lora_A/lora_B weights, DoRA magnitudes, trained
+   * biases, modules_to_save copies) as fp32, read without loading the base model's weights:
+   * {@code plan} ({@link LoraModel#plan}) says which names and shapes to expect. Unknown, missing
+   * or misshapen tensors are errors naming them, as in {@link #readWeights}.
+   */
+  public static java.util.Map<String, org.nd4j.linalg.api.ndarray.INDArray> readTensors(Path dir, LoraModel plan)
+      throws IOException {
+    Path file = dir.resolve(WEIGHTS);
+    if (!Files.isRegularFile(file)) throw new NoSuchFileException(file.toString(), null, WEIGHTS + " is missing");
+    java.util.Map<String, long[]> shapes = new java.util.HashMap<>(io.laketune.model.HfModels.parameterShapes(plan.baseConfig()));
+    shapes.putAll(plan.adapterShapes());
+    java.util.Map<String, org.nd4j.linalg.api.ndarray.INDArray> out = new java.util.LinkedHashMap<>();
+    try (SafetensorsReader r = SafetensorsReader.open(file)) {
+      List<String> unknown = new ArrayList<>();
+      for (var t : r.tensors()) {
+        String name = internalName(t.name());
+        if (!plan.trainableNames().contains(name)) {
+          unknown.add(t.name());
+          continue;
+        }
+        if (!Arrays.equals(shapes.get(name), t.shape())) {
+          throw new IOException(file + ": '" + t.name() + "' has shape " + Arrays.toString(t.shape())
+              + " but the adapter config and base model imply " + Arrays.toString(shapes.get(name)));
+        }
+        out.put(name, r.read(t.name(), org.nd4j.linalg.api.buffer.DataType.FLOAT));
+      }
+      if (!unknown.isEmpty()) {
+        throw new IOException(file + " holds tensors this adapter config does not describe: "
+            + unknown.subList(0, Math.min(5, unknown.size())) + "; check adapter_config.json and the base model");
+      }
+      List<String> missing = plan.trainableNames().stream().filter(n -> n.contains(".lora_") && !out.containsKey(n)).toList();
+      if (!missing.isEmpty()) throw new IOException(file + " lacks adapter tensors " + missing.stream().limit(5).toList());
+    }
+    return out;
+  }
+
+  /**
    * Writes the adapter directory (atomically: into a temporary sibling, then renamed). Weights are
    * stored as fp32 unless {@code storeAs} says otherwise.
    */

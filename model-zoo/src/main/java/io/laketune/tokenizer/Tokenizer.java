@@ -215,6 +215,14 @@ public final class Tokenizer implements AutoCloseable {
   }
 
   /**
+   * The chat templates' Jinja sources by name ("default", "tool_use", ...), as {@link
+   * #chatTemplate(String)} renders them; empty when the model has none.
+   */
+  public Map<String, String> chatTemplateSources() {
+    return config.chatTemplates();
+  }
+
+  /**
    * SHA-256 (hex) of tokenizer.json followed by tokenizer_config.json and chat_template.jinja where
    * present: {@code cat tokenizer.json tokenizer_config.json | sha256sum}. Datasets record it to
    * say which tokenizer made their ids.
