@@ -105,7 +105,7 @@ final class ShardedTrainer {
           cfg.quantize(), cfg.seed());
       log.println("laketune train: " + lora.trainableSummary());
     }
-    TrainableLayout layout = lora == null ? TrainableLayout.full(modelConfig) : adapterLayout(lora);
+    TrainableLayout layout = lora == null ? TrainableLayout.full(modelConfig) : TrainableLayout.of(lora.model().params());
     TrainConfig.Sharding sh = cfg.sharding();
     Chunking ch = new Chunking(layout.total(), sh.chunkElements(), cfg.workers());
     boolean gradients = cfg.syncMode() == TrainConfig.SyncMode.GRADIENTS;
@@ -291,18 +291,6 @@ final class ShardedTrainer {
       sync.init(s -> ShardTasks.initFromBase(spec, ch, s));
     }
     return pr;
-  }
-
-  /** The adapter's trainable tensors in flat order (lora_A, lora_B, magnitudes, modules_to_save). */
-  private static TrainableLayout adapterLayout(io.laketune.peft.LoraModel lora) {
-    io.laketune.nn.ParamStore ps = lora.model().params();
-    Map<String, long[]> shapes = new LinkedHashMap<>();
-    for (String n : ps.trainableNames()) shapes.put(n, ps.get(n).shape());
-    TrainableLayout l = TrainableLayout.of(shapes);
-    if (l.total() != ps.flatValues().length()) {
-      throw new IllegalStateException("the adapter trains " + ps.flatValues().length() + " values but its tensors hold " + l.total());
-    }
-    return l;
   }
 
   /**
