@@ -83,6 +83,35 @@ final class ShardTasks {
     }
   }
 
+  /**
+   * Shard s of an adapter (LoRA) from the driver's values: the adapter starts where the driver's
+   * seeded initialisation (or a loaded checkpoint) put it; moments are zero, or read by range from
+   * checkpoint {@code dir} (sharded or unsharded optimizer files) when it is given.
+   */
+  static ShardState initFromValues(float[] all, String dir, TrainableLayout layout, Chunking ch, int s, Configuration conf) {
+    int n = ch.chunksOf(s), first = ch.firstChunk(s);
+    float[][] values = new float[n][], m = new float[n][], v = new float[n][];
+    for (int i = 0; i < n; i++) {
+      int len = ch.chunkLength(first + i);
+      values[i] = new float[len];
+      System.arraycopy(all, Math.toIntExact(ch.chunkStart(first + i)), values[i], 0, len);
+      m[i] = new float[len];
+      v[i] = new float[len];
+    }
+    if (dir == null) return new ShardState(s, first, values, m, v, 0, RoundStats.NONE);
+    Path p = new Path(dir);
+    try (ShardFiles.Reader in = new ShardFiles.Reader(p.getFileSystem(conf), p, layout)) {
+      for (int i = 0; i < n; i++) {
+        long start = ch.chunkStart(first + i);
+        in.readMoment("exp_avg", start, m[i], m[i].length);
+        in.readMoment("exp_avg_sq", start, v[i], v[i].length);
+      }
+      return new ShardState(s, first, values, m, v, in.optimizerSteps(), RoundStats.NONE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot read checkpoint " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
   // ---- the gather: every worker's replica gets the whole vector ----
 
   /**

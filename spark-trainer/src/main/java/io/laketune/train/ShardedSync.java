@@ -184,6 +184,28 @@ final class ShardedSync {
     return plan;
   }
 
+  /** Writes only the optimizer shards of the current state into {@code dir} (the adapter path writes its weights itself). */
+  void writeOptimizerShards(String dir, HadoopConf conf) {
+    final Chunking c = ch;
+    pin(state).foreach(s -> ShardTasks.writeOptimizerShard(dir, s, c, conf.get()));
+  }
+
+  /**
+   * The fp32 masters gathered on the driver, for a trainable vector that fits one array (an adapter,
+   * whose PEFT file the driver writes).
+   */
+  float[] collectValues() {
+    float[] out = new float[Math.toIntExact(ch.total())];
+    // only the values travel, not the moments
+    for (ShardState s : pin(state).map(x -> new ShardState(x.shard(), x.firstChunk(), x.values(), null, null, x.steps(), x.round())).collect()) {
+      for (int i = 0; i < s.chunks(); i++) {
+        float[] v = s.values()[i];
+        System.arraycopy(v, 0, out, Math.toIntExact(ch.chunkStart(s.firstChunk() + i)), v.length);
+      }
+    }
+    return out;
+  }
+
   /** Drops every cached block of this sync. */
   void close() {
     if (blocks != null) blocks.unpersist(false);

@@ -40,6 +40,8 @@ final class ShardedTrainer {
 
   private final Lineage.Dataset dataset;
   private Lineage lineage;
+  /** The adapter (method = lora / qlora): the driver writes its PEFT files; null for full fine-tuning. */
+  private io.laketune.peft.LoraModel lora;
 
   ShardedTrainer(JavaSparkContext sc, TrainConfig cfg, RowSource train, RowSource validation, Lineage.Dataset dataset,
       PrintStream log) {
@@ -57,11 +59,14 @@ final class ShardedTrainer {
     TrainConfig.Sharding sh = cfg.sharding();
     if (sh.mode() == TrainConfig.Sharded.FALSE) return false;
     if (cfg.method() != TrainConfig.Method.FULL) {
-      if (sh.mode() == TrainConfig.Sharded.TRUE) {
-        throw new IllegalArgumentException(TrainConfig.ROOT + ".sync.sharded = true is for method = full; an adapter"
-            + " (method = " + cfg.method().name().toLowerCase(java.util.Locale.ROOT) + ") syncs through one aggregate: set sync.sharded = auto");
+      // an adapter is sized from the base config alone: lora_A, lora_B (and DoRA magnitudes) of every target
+      long n = 0;
+      for (long[] shape : io.laketune.peft.LoraModel.plan(baseConfig(cfg, conf), cfg.lora()).adapterShapes().values()) {
+        long e = 1;
+        for (long d : shape) e = Math.multiplyExact(e, d);
+        n += e;
       }
-      return false;
+      return sh.applies(n);
     }
     return sh.applies(TrainableLayout.full(baseConfig(cfg, conf)).total());
   }
@@ -92,7 +97,15 @@ final class ShardedTrainer {
     CheckpointStore store = new CheckpointStore(cfg.output(), sc.hadoopConfiguration());
     HadoopConf conf = new HadoopConf(sc.hadoopConfiguration());
     ModelConfig modelConfig = baseConfig(cfg, sc.hadoopConfiguration());
-    TrainableLayout layout = TrainableLayout.full(modelConfig);
+    if (cfg.method() != TrainConfig.Method.FULL) {
+      // the driver builds the adapter as the unsharded path does (its seeded initialisation is the
+      // start); the frozen base stays on every executor, and only the adapter vector is sharded
+      lora = io.laketune.peft.LoraModel.create(LocalModelDir.of(cfg.model()), cfg.lora(),
+          cfg.frozenBf16() ? org.nd4j.linalg.api.buffer.DataType.BFLOAT16 : org.nd4j.linalg.api.buffer.DataType.FLOAT,
+          cfg.quantize(), cfg.seed());
+      log.println("laketune train: " + lora.trainableSummary());
+    }
+    TrainableLayout layout = lora == null ? TrainableLayout.full(modelConfig) : TrainableLayout.of(lora.model().params());
     TrainConfig.Sharding sh = cfg.sharding();
     Chunking ch = new Chunking(layout.total(), sh.chunkElements(), cfg.workers());
     boolean gradients = cfg.syncMode() == TrainConfig.SyncMode.GRADIENTS;
@@ -220,17 +233,22 @@ final class ShardedTrainer {
       log.println();
       if (cfg.loadBestAtEnd() && pr.bestStep != null && pr.bestStep != pr.step) {
         final String best = store.stepDir(pr.bestStep).toString();
-        sync.init(s -> ShardTasks.initFromCheckpoint(best, layout, ch, s, conf.get()));
+        if (lora != null) initAdapter(store, sync, layout, ch, conf, pr.bestStep);
+        else sync.init(s -> ShardTasks.initFromCheckpoint(best, layout, ch, s, conf.get()));
         log.println("laketune train: loaded the best checkpoint, step-" + pr.bestStep + " (validation loss " + pr.best + ")");
       }
-      org.apache.hadoop.fs.Path fin = store.beginPublish("final/model");
-      writeModel(store, sync, layout, modelConfig, conf, fin);
-      lineage.of("model", pr.step).write(store.fs(), fin);
-      store.commitPublished("final/model");
+      if (lora != null) {
+        publishAdapter(store, sync, pr.step);
+      } else {
+        org.apache.hadoop.fs.Path fin = store.beginPublish("final/model");
+        writeModel(store, sync, layout, modelConfig, conf, fin);
+        lineage.of("model", pr.step).write(store.fs(), fin);
+        store.commitPublished("final/model");
+      }
     } finally {
       sync.close();
     }
-    store.writeFile("loss.png", LossChart.png(pr.history, "laketune full (sharded) — " + cfg.output()));
+    store.writeFile("loss.png", LossChart.png(pr.history, "laketune " + cfg.method().name().toLowerCase(java.util.Locale.ROOT) + " (sharded) — " + cfg.output()));
     return new Trainer.Result(pr.step, lastLoss, pr.best, pr.skipped, pr.history);
   }
 
@@ -255,7 +273,8 @@ final class ShardedTrainer {
         throw new IllegalArgumentException(Trainer.differentDataset(cfg, dataset, store.lineage(latest.get()), latest.get()));
       }
       final String dir = store.stepDir(latest.get()).toString();
-      sync.init(s -> ShardTasks.initFromCheckpoint(dir, layout, ch, s, conf.get()));
+      if (lora != null) initAdapter(store, sync, layout, ch, conf, latest.get());
+      else sync.init(s -> ShardTasks.initFromCheckpoint(dir, layout, ch, s, conf.get()));
       pr.step = st.globalStep();
       pr.optimizerSteps = st.optimizerSteps();
       pr.best = st.bestMetric();
@@ -264,17 +283,69 @@ final class ShardedTrainer {
       pr.skipped = st.skippedSteps();
       pr.history.addAll(st.logHistory());
       log.println("laketune train: " + (recovering ? "restarting" : "resuming") + " " + cfg.output() + " from checkpoint step-" + pr.step);
+    } else if (lora != null) {
+      final org.apache.spark.broadcast.Broadcast<float[]> init = sc.broadcast(lora.model().params().flatValues().toFloatVector());
+      sync.init(s -> ShardTasks.initFromValues(init.value(), null, layout, ch, s, conf.get()));
+      init.destroy();
     } else {
       sync.init(s -> ShardTasks.initFromBase(spec, ch, s));
     }
     return pr;
   }
 
+  /**
+   * Every shard of the adapter from checkpoint {@code step}: the driver reads the PEFT weights (the
+   * file the unsharded path writes too) and broadcasts them; each shard reads its moments by range
+   * from the optimizer files, sharded by any worker count or the unsharded path's single file.
+   */
+  private void initAdapter(CheckpointStore store, ShardedSync sync, TrainableLayout layout, Chunking ch, HadoopConf conf,
+      long step) throws IOException {
+    java.nio.file.Path local = store.localCopy(step);
+    io.laketune.peft.PeftAdapterFiles.readWeights(local, lora);
+    final org.apache.spark.broadcast.Broadcast<float[]> values = sc.broadcast(lora.model().params().flatValues().toFloatVector());
+    final String dir = store.stepDir(step).toString();
+    sync.init(s -> ShardTasks.initFromValues(values.value(), dir, layout, ch, s, conf.get()));
+    values.destroy();
+  }
+
+  /** The adapter's PEFT files (adapter_model.safetensors, adapter_config.json, lineage) in a fresh local directory. */
+  private java.nio.file.Path writeAdapter(ShardedSync sync, String name, Lineage lin) throws IOException {
+    lora.model().params().flatValues().assign(org.nd4j.linalg.factory.Nd4j.createFromArray(sync.collectValues()));
+    java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("laketune-save-").resolve(name);
+    io.laketune.peft.PeftAdapterFiles.write(lora, dir, io.laketune.io.DType.F32, lin.metadata());
+    lin.write(dir);
+    return dir;
+  }
+
+  private void publishAdapter(CheckpointStore store, ShardedSync sync, long step) throws IOException {
+    java.nio.file.Path dir = writeAdapter(sync, "adapter", lineage.of("adapter", step));
+    store.publish(dir, "final/adapter");
+    if (cfg.exportMerged()) {
+      java.nio.file.Path merged = dir.resolveSibling("merged");
+      Lineage ml = lineage.of("merged", step);
+      io.laketune.model.HfModels.save(lora.mergedModel(), merged, io.laketune.io.DType.F32, 5_000_000_000L,
+          Trainer.sideFiles(cfg), ml.metadata());
+      ml.write(merged);
+      store.publish(merged, "final/merged");
+    }
+  }
+
   private void saveCheckpoint(CheckpointStore store, ShardedSync sync, TrainableLayout layout, ModelConfig modelConfig,
       HadoopConf conf, TrainerState st) throws IOException {
     org.apache.hadoop.fs.Path dir = store.beginStep(st.globalStep());
-    writeModel(store, sync, layout, modelConfig, conf, dir);
-    lineage.of("checkpoint", st.globalStep()).write(store.fs(), dir);
+    if (lora != null) {
+      // the PEFT adapter the unsharded path writes, beside the executors' optimizer shards
+      java.nio.file.Path local = writeAdapter(sync, "step", lineage.of("checkpoint", st.globalStep()));
+      try (var files = java.nio.file.Files.list(local)) {
+        for (java.nio.file.Path f : files.toList()) {
+          store.fs().copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(f.toUri()), new org.apache.hadoop.fs.Path(dir, f.getFileName().toString()));
+        }
+      }
+      sync.writeOptimizerShards(dir.toString(), conf);
+    } else {
+      writeModel(store, sync, layout, modelConfig, conf, dir);
+      lineage.of("checkpoint", st.globalStep()).write(store.fs(), dir);
+    }
     ShardFiles.writeOptimizerIndex(store.fs(), dir, sync.ch, st.optimizerSteps());
     store.writeState(dir, st);
     store.commitStep(st.globalStep());

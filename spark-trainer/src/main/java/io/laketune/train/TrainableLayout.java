@@ -20,6 +20,17 @@ record TrainableLayout(String[] names, long[][] shapes, long[] offsets) implemen
     return of(HfModels.parameterShapes(cfg));
   }
 
+  /** The trainable tensors of a built model or adapter, in flat order. */
+  static TrainableLayout of(io.laketune.nn.ParamStore ps) {
+    Map<String, long[]> shapes = new LinkedHashMap<>();
+    for (String n : ps.trainableNames()) shapes.put(n, ps.get(n).shape());
+    TrainableLayout l = of(shapes);
+    if (l.total() != ps.flatValues().length()) {
+      throw new IllegalStateException("the model trains " + ps.flatValues().length() + " values but its tensors hold " + l.total());
+    }
+    return l;
+  }
+
   static TrainableLayout of(Map<String, long[]> shapes) {
     String[] names = shapes.keySet().toArray(new String[0]);
     long[][] s = new long[names.length][];

@@ -123,7 +123,7 @@ public final class Trainer {
       }
       Path local = store.localCopy(latest.get());
       loadTrainable(master, lora, local);
-      float[][] mv = CheckpointStore.optimizer(local);
+      float[][] mv = moments(local, master);
       opt.restore(st.optimizerSteps(), Nd4j.createFromArray(mv[0]), Nd4j.createFromArray(mv[1]));
       step = st.globalStep();
       best = st.bestMetric();
@@ -388,6 +388,29 @@ public final class Trainer {
       if (Files.isRegularFile(base.resolve(f))) out.add(base.resolve(f));
     }
     return out;
+  }
+
+  /**
+   * {exp_avg, exp_avg_sq} of a checkpoint: the single optimizer.safetensors of this path, or the
+   * optimizer shards of the sharded path (any worker count), read into one vector.
+   */
+  private static float[][] moments(Path local, CausalLm master) throws IOException {
+    if (Files.isRegularFile(local.resolve(CheckpointStore.OPTIMIZER))) return CheckpointStore.optimizer(local);
+    TrainableLayout layout = TrainableLayout.of(master.params());
+    int n = Math.toIntExact(layout.total());
+    float[][] mv = {new float[n], new float[n]};
+    org.apache.hadoop.fs.Path dir = new org.apache.hadoop.fs.Path(local.toUri());
+    try (ShardFiles.Reader in = new ShardFiles.Reader(org.apache.hadoop.fs.FileSystem.getLocal(new org.apache.hadoop.conf.Configuration()), dir, layout)) {
+      float[] buf = new float[Math.min(n, 1 << 22)];
+      for (int at = 0; at < n; at += buf.length) {
+        int len = Math.min(buf.length, n - at);
+        in.readMoment("exp_avg", at, buf, len);
+        System.arraycopy(buf, 0, mv[0], at, len);
+        in.readMoment("exp_avg_sq", at, buf, len);
+        System.arraycopy(buf, 0, mv[1], at, len);
+      }
+    }
+    return mv;
   }
 
   private void loadTrainable(CausalLm master, LoraModel lora, Path local) throws IOException {

@@ -117,12 +117,47 @@ class ShardedLocalTest {
     assertTrue(w < 1e-6, "unsharded checkpoint resumed sharded: " + w);
   }
 
+  /**
+   * LoRA on the sharded path: only the adapter vector is chunked (forced into many small chunks),
+   * reduce-scattered and updated per shard; losses and the final PEFT adapter equal the single
+   * aggregate's, through a checkpoint written in PEFT layout beside optimizer shards.
+   */
   @Test
-  void shardingIsForFullFineTuningAndBf16ForTheShardedPath() {
-    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.run(t.config(tmp.resolve("x").toString(),
-        "laketune.train { max_steps = 1, sync.sharded = true }"), TrainerTest.corpus("x", 8, 1), null));
-    assertTrue(e.getMessage().contains("sync.sharded"), e.getMessage());
-    e = assertThrows(IllegalArgumentException.class, () -> t.run(t.config(tmp.resolve("y").toString(),
+  void loraShardedEqualsTheSingleAggregate() throws Exception {
+    InMemoryRows rows = TrainerTest.corpus("l1", 24, 3);
+    String common = "laketune.train { workers = 2, max_steps = 4, checkpoint { every_steps = 2, keep_last = 3 } }";
+    Path a = tmp.resolve("aggregate"), b = tmp.resolve("sharded");
+    Trainer.Result ra = t.run(t.config(a.toString(), common + "\nlaketune.train.sync.sharded = false"), rows, null);
+    // auto with a small threshold takes the sharded path too
+    Trainer.Result rb = t.run(t.config(b.toString(), common + "\nlaketune.train.sync { sharded = auto, shard_threshold = 1, chunk_elements = 97 }"), rows, null);
+    assertTrue(Files.isRegularFile(b.resolve("checkpoints/step-2/optimizer.index.json")), "the sharded path ran");
+    assertTrue(Files.isRegularFile(b.resolve("checkpoints/step-2/adapter_model.safetensors")), "a PEFT checkpoint");
+    assertTrue(Files.isRegularFile(b.resolve("final/adapter/adapter_config.json")), "a PEFT adapter");
+    assertTrue(TrainerTest.adapter(b).length() > 20 * 97, "many chunks: " + TrainerTest.adapter(b).length() + " values");
+    double w = TrainerTest.adapter(a).sub(TrainerTest.adapter(b)).amaxNumber().doubleValue();
+    assertTrue(w < 1e-6, "LoRA: sharded vs aggregate adapters differ by " + w);
+    assertTrue(TrainerTest.adapter(b).amaxNumber().doubleValue() > 0, "training moved the adapter");
+    assertEquals(losses(ra).size(), losses(rb).size());
+    for (int i = 0; i < losses(ra).size(); i++) assertEquals(losses(ra).get(i), losses(rb).get(i), 1e-6, "loss " + i);
+
+    // a sharded LoRA checkpoint of 2 workers resumes sharded on 1 worker, and on the unsharded path
+    for (String resume : List.of("laketune.train { sync { sharded = true, chunk_elements = 61 }, workers = 1, batch.gradient_accumulation = 2 }",
+        "laketune.train.sync.sharded = false")) {
+      Path c = tmp.resolve("cut" + resume.length());
+      t.run(t.config(c.toString(), common + "\nlaketune.train.sync { sharded = true, chunk_elements = 97 }"), rows, null);
+      ShardedClusterTest.deleteTree(c.resolve("checkpoints/step-4"));
+      ShardedClusterTest.deleteTree(c.resolve("final"));
+      Trainer.Result rc = t.run(t.config(c.toString(), common + "\n" + resume), rows, null);
+      double d = TrainerTest.adapter(a).sub(TrainerTest.adapter(c)).amaxNumber().doubleValue();
+      System.out.printf("LoRA resumed (%s): adapter differs by %.3g%n", resume, d);
+      assertTrue(d < 1e-6, resume + ": the adapter continues, differs by " + d);
+      for (int i = 0; i < losses(ra).size(); i++) assertEquals(losses(ra).get(i), losses(rc).get(i), 1e-6, resume + ": loss " + i);
+    }
+  }
+
+  @Test
+  void bf16IsForTheShardedPath() {
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.run(t.config(tmp.resolve("y").toString(),
         "laketune.train { max_steps = 1, sync.payload = bf16 }"), TrainerTest.corpus("y", 8, 1), null));
     assertTrue(e.getMessage().contains("sync.payload"), e.getMessage());
   }

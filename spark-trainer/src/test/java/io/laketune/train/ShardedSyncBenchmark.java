@@ -17,12 +17,12 @@ import org.apache.spark.api.java.JavaSparkContext;
  * Per-round sync cost of full fine-tuning of the benchmark model (Llama-shaped, hidden 512, 8 layers,
  * vocab 8192: 34 M parameters) with 2 workers on a multi-JVM standalone cluster on 127.0.0.1 (two
  * one-core executors, each in its own JVM), for today's path ({@code unsharded}) and the sharded path
- * with fp32 or bf16 payloads; and the resident memory of the driver and of each executor (VmHWM, the
+ * with fp32 or bf16 payloads (and LoRA r = 16 on every linear, single aggregate or sharded); and the resident memory of the driver and of each executor (VmHWM, the
  * peak resident set the kernel reports in /proc/PID/status).
  *
  * <p>Run one mode per driver JVM so that the driver's peak belongs to that mode alone:
  * {@code java -Xmx4g <spark java options> -cp <test classpath> io.laketune.train.ShardedSyncBenchmark
- * unsharded|fp32|bf16 [steps]}.
+ * unsharded|fp32|bf16|lora-unsharded|lora-sharded [steps]}.
  */
 public final class ShardedSyncBenchmark {
   public static void main(String[] args) throws Exception {
@@ -35,15 +35,19 @@ public final class ShardedSyncBenchmark {
       case "unsharded" -> "sync.sharded = false";
       case "fp32" -> "sync { sharded = true, payload = fp32 }";
       case "bf16" -> "sync { sharded = true, payload = bf16 }";
-      default -> throw new IllegalArgumentException("mode must be unsharded, fp32 or bf16, not " + mode);
+      case "lora-unsharded" -> "sync.sharded = false";
+      case "lora-sharded" -> "sync.sharded = true";
+      default -> throw new IllegalArgumentException("mode must be unsharded, fp32, bf16, lora-unsharded or lora-sharded, not " + mode);
     };
+    // the LoRA modes train SyncBenchmark's adapter: r = 16 on every linear
+    String method = mode.startsWith("lora") ? "lora, frozen_dtype = fp32, lora { r = 16, alpha = 32, dropout = 0.0, target_modules = all-linear }" : "full";
     try (StandaloneCluster cluster = new StandaloneCluster(work.resolve("cluster"), 2, "8g")) {
       JavaSparkContext sc = cluster.context("laketune sharded sync benchmark", 2, "3g");
       sc.setLogLevel("WARN");
       try {
         StandaloneCluster.awaitExecutors(sc, 2);
         String hocon = "laketune.train { model = \"" + model + "\", data = \"in-memory\", output = \"" + work.resolve("run")
-            + "\", method = full, workers = 2, batch.micro_batch_size = 2, max_steps = " + steps + ", optimizer.lr = 1e-4, " + sync + " }";
+            + "\", method = " + method + ", workers = 2, batch.micro_batch_size = 2, max_steps = " + steps + ", optimizer.lr = 1e-4, " + sync + " }";
         TrainConfig tc = TrainConfig.parse(ConfigFactory.parseString(hocon), List.of());
         Trainer.Result r = new Trainer(sc, tc, data, null, "bench", new PrintStream(System.err, true)).run();
         // the first round loads the model on the workers: report the others
