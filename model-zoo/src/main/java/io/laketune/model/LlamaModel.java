@@ -37,6 +37,7 @@ public final class LlamaModel implements CausalLm {
   private final Rope rope;
   private final ProjectionFactory projections;
   private boolean checkpointing;
+  private int attentionBlock = AttentionMask.DEFAULT_BLOCK;
 
   public LlamaModel(LlamaConfig cfg, ParamStore params) {
     this(cfg, params, ProjectionFactory.PLAIN);
@@ -120,6 +121,11 @@ public final class LlamaModel implements CausalLm {
     this.checkpointing = enabled;
   }
 
+  /** Positions per attention tile side (tests use small tiles to cross tile borders). */
+  void setAttentionBlock(int block) {
+    this.attentionBlock = block;
+  }
+
   /** One decoder layer; its linear layers read the store's parameters by HF name. */
   private final class Block {
     final RmsNorm norm1;
@@ -164,8 +170,7 @@ public final class LlamaModel implements CausalLm {
       INDArray qr = rope.forward(q.forward(h1), cfg.numHeads(), ctx.rope);
       INDArray kr = rope.forward(k.forward(h1), cfg.numKvHeads(), ctx.rope);
       CausalSelfAttention.Cache[] ac = new CausalSelfAttention.Cache[1];
-      INDArray a = attn.forward(qr, kr, v.forward(h1), ctx.batch, ctx.time, ctx.bias,
-          cache == null ? null : ac);
+      INDArray a = attn.forward(qr, kr, v.forward(h1), ctx.mask, cache == null ? null : ac);
       INDArray x2 = o.forward(a).addi(x);
       RmsNorm.Cache[] nc2 = new RmsNorm.Cache[1];
       INDArray h2 = norm2.forward(x2, cache == null ? null : nc2);
@@ -213,13 +218,13 @@ public final class LlamaModel implements CausalLm {
     }
   }
 
-  /** Per-forward state shared by all blocks: sizes, RoPE rows, attention bias. */
-  private record Context(int batch, int time, Rope.Tables rope, INDArray bias) {}
+  /** Per-forward state shared by all blocks: RoPE rows and the attention mask's tiles. */
+  private record Context(Rope.Tables rope, AttentionMask mask) {}
 
   private Context context(Batch b) {
-    return new Context(b.batchSize(), b.seqLen(), rope.tables(b.flatPositions()),
-        AttentionMask.build(b.batchSize(), b.seqLen(), b.attentionMask(), b.segmentIds(),
-            cfg.slidingWindow(), params.computeType()));
+    return new Context(rope.tables(b.flatPositions()),
+        new AttentionMask(b.batchSize(), b.seqLen(), b.attentionMask(), b.segmentIds(),
+            cfg.slidingWindow(), cfg.numHeads() / cfg.numKvHeads(), attentionBlock, params.computeType()));
   }
 
   @Override
