@@ -7,6 +7,7 @@ import io.laketune.nn.Embedding;
 import io.laketune.nn.GeluMlp;
 import io.laketune.nn.LayerNorm;
 import io.laketune.nn.Linear;
+import io.laketune.nn.LmHeadLoss;
 import io.laketune.nn.ParamStore;
 import io.laketune.nn.Projection;
 import io.laketune.nn.Workspaces;
@@ -229,8 +230,9 @@ public final class Gpt2Model implements CausalLm {
   public Loss loss(Batch batch) {
     LlamaModel.requireLabels(batch);
     try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
-      INDArray logits = lmHead.forward(lnF.forward(hidden(batch), null));
-      CrossEntropy.Result r = CrossEntropy.forward(logits, CrossEntropy.shiftedTargets(batch.labels()));
+      INDArray hf = lnF.forward(hidden(batch), null);
+      LmHeadLoss.Result r = LmHeadLoss.apply(lmHead, hf, CrossEntropy.shiftedTargets(batch.labels()),
+          cfg.vocabSize(), 0, false);
       return new Loss(r.sum(), r.count());
     }
   }
@@ -263,8 +265,8 @@ public final class Gpt2Model implements CausalLm {
       LayerNorm.Cache[] fc = new LayerNorm.Cache[1];
       INDArray hf = lnF.forward(x, fc);
       int[] targets = CrossEntropy.shiftedTargets(batch.labels());
-      CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
-      INDArray dx = lnF.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
+      LmHeadLoss.Result r = LmHeadLoss.apply(lmHead, hf, targets, cfg.vocabSize(), gradScale, true);
+      INDArray dx = lnF.backward(r.dHidden(), fc[0]);
       dx = stack.backward(dx);
       wte.backward(dx, ids);
       wpe.backward(dx, positions);

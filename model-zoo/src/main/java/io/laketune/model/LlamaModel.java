@@ -5,6 +5,7 @@ import io.laketune.nn.CausalSelfAttention;
 import io.laketune.nn.CrossEntropy;
 import io.laketune.nn.Embedding;
 import io.laketune.nn.Linear;
+import io.laketune.nn.LmHeadLoss;
 import io.laketune.nn.Param;
 import io.laketune.nn.ParamStore;
 import io.laketune.nn.Projection;
@@ -245,8 +246,9 @@ public final class LlamaModel implements CausalLm {
   public Loss loss(Batch batch) {
     requireLabels(batch);
     try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
-      INDArray logits = lmHead.forward(finalNorm.forward(hidden(batch, context(batch)), null));
-      CrossEntropy.Result r = CrossEntropy.forward(logits, CrossEntropy.shiftedTargets(batch.labels()));
+      INDArray hf = finalNorm.forward(hidden(batch, context(batch)), null);
+      LmHeadLoss.Result r = LmHeadLoss.apply(lmHead, hf, CrossEntropy.shiftedTargets(batch.labels()),
+          cfg.vocabSize(), 0, false);
       return new Loss(r.sum(), r.count());
     }
   }
@@ -282,8 +284,8 @@ public final class LlamaModel implements CausalLm {
       RmsNorm.Cache[] fc = new RmsNorm.Cache[1];
       INDArray hf = finalNorm.forward(x, fc);
       int[] targets = CrossEntropy.shiftedTargets(batch.labels());
-      CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
-      INDArray dx = finalNorm.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
+      LmHeadLoss.Result r = LmHeadLoss.apply(lmHead, hf, targets, cfg.vocabSize(), gradScale, true);
+      INDArray dx = finalNorm.backward(r.dHidden(), fc[0]);
       embed.backward(stack.backward(dx), ids);
       return new Loss(r.sum(), r.count());
     }
