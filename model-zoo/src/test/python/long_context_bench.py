@@ -55,7 +55,7 @@ def run(cmd, env, budget_kb, timeout_s):
             time.sleep(0.05)
         out = p.stdout.read()
         seconds = time.time() - t0
-    m = re.search(r"([0-9.]+) tokens/s", out)
+    m = re.search(r"([0-9.]+) tokens/s", out) or re.search(r"tokens/s: ([0-9.]+)", out)
     if status is None:
         status = "ok" if p.returncode == 0 and m else "failed: " + (out.strip().splitlines() or ["?"])[-1][:120]
     return status, float(m.group(1)) if m and status == "ok" else None, peak, seconds
@@ -67,6 +67,9 @@ def main():
     ap.add_argument("--max-seq", type=int, default=32768)
     ap.add_argument("--tools", default="laketune,pytorch")
     ap.add_argument("--timeout-s", type=int, default=1500)
+    ap.add_argument("--single-step-from", type=int, default=16384,
+                    help="from this seq_len on, laketune runs its one timed step without a warm-up step "
+                         "(its first step is slower: it sizes the workspaces)")
     a = ap.parse_args()
     budget_kb = int(a.budget_gb * 1024 * 1024)
     env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="PASSIVE")
@@ -75,7 +78,8 @@ def main():
                     f"-Dorg.bytedeco.javacpp.maxphysicalbytes={gb}g")
     tools = {
         "laketune": lambda s: ([os.path.join(ROOT, "bin/laketune"), "bench", "--method", "LORA", "--batch", "1",
-                                "--seq", str(s), "--steps", "1", "--warmup", "1", "--checkpointing"], java_env),
+                                "--seq", str(s), "--steps", "1", "--warmup", "0" if s >= a.single_step_from else "1",
+                                "--checkpointing"], java_env),
         "pytorch": lambda s: (["/usr/bin/python3", os.path.join(HERE, "long_context_peer.py"), str(s), "1"], env),
     }
     print(f"budget {a.budget_gb:g} GB peak resident memory (VmHWM), LoRA r=16 all-linear, batch 1, "
