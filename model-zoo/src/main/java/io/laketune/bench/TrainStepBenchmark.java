@@ -35,10 +35,19 @@ public final class TrainStepBenchmark {
   }
 
   public static void run(int batch, int seq, int steps, Method method) throws Exception {
+    run(batch, seq, steps, method, false, 2);
+  }
+
+  /**
+   * @param checkpointing recompute each block's activations in backward (activation checkpointing)
+   * @param warmup untimed steps first (the first sizes the step workspace, the second allocates it)
+   */
+  public static void run(int batch, int seq, int steps, Method method, boolean checkpointing, int warmup)
+      throws Exception {
     String json = """
         {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
          "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
-         "tie_word_embeddings":false,"max_position_embeddings":4096}""";
+         "tie_word_embeddings":false,"max_position_embeddings":131072}""";
     ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(json), "benchmark config");
     LoraModel lora = method != Method.FULL
         ? LoraModel.plan(cfg, LoraConfig.of(16, 32, List.of(LoraConfig.ALL_LINEAR))) : null;
@@ -53,6 +62,7 @@ public final class TrainStepBenchmark {
     }
     if (method == Method.QLORA) ModelQuantizer.quantizeFrozenLinears(model.params(), ModelQuantizer.Settings.qlora());
     if (lora != null) lora.initialise(2);
+    model.setActivationCheckpointing(checkpointing);
     Random rnd = new Random(1);
     int[][] ids = new int[batch][seq];
     for (int[] row : ids) for (int t = 0; t < seq; t++) row[t] = rnd.nextInt(cfg.vocabSize());
@@ -66,8 +76,7 @@ public final class TrainStepBenchmark {
         : 4.0 * (matmulParams - adapter) + 6.0 * adapter + 8.0 * cfg.numLayers() * cfg.hiddenSize() * seq;
     double peak = gemmPeak();
 
-    // Two warm-up steps: the first sizes the step workspace, the second allocates it.
-    for (int w = 0; w < 2; w++) model.forwardBackward(b, 1.0 / (batch * (seq - 1)));
+    for (int w = 0; w < warmup; w++) model.forwardBackward(b, 1.0 / (batch * (seq - 1)));
     long t0 = System.nanoTime();
     for (int s = 0; s < steps; s++) {
       model.params().zeroGrads();
@@ -80,6 +89,7 @@ public final class TrainStepBenchmark {
         model.params().totalCount(), matmulParams, lora == null ? "full training"
             : (method == Method.QLORA ? "QLoRA (NF4 + double quant, bf16 rest)" : "LoRA") + " r=16 all-linear, " + lora.trainableSummary(),
         batch, seq, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
+    System.out.printf("activation checkpointing: %s%n", checkpointing ? "on" : "off");
     System.out.printf("forward+backward: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s achieved%n",
         seconds / steps, tokensPerSec, achieved / 1e9);
     if (lora != null) {
@@ -87,6 +97,8 @@ public final class TrainStepBenchmark {
     }
     System.out.printf("step workspace: %,d MB%n",
         Nd4j.getWorkspaceManager().getWorkspaceForCurrentThread(Workspaces.STEP).getCurrentSize() >> 20);
+    System.out.printf("off-heap now: %,d MB allocated by ND4J/JavaCPP, %,d MB resident%n",
+        org.bytedeco.javacpp.Pointer.totalBytes() >> 20, org.bytedeco.javacpp.Pointer.physicalBytes() >> 20);
     System.out.printf("fp32 GEMM peak measured here (2048^3 Nd4j.gemm): %.1f GFLOP/s -> MFU %.1f%%%n",
         peak / 1e9, 100 * achieved / peak);
   }

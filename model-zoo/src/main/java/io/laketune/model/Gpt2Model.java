@@ -7,6 +7,7 @@ import io.laketune.nn.Embedding;
 import io.laketune.nn.GeluMlp;
 import io.laketune.nn.LayerNorm;
 import io.laketune.nn.Linear;
+import io.laketune.nn.LmHeadLoss;
 import io.laketune.nn.ParamStore;
 import io.laketune.nn.Projection;
 import io.laketune.nn.Workspaces;
@@ -35,6 +36,7 @@ public final class Gpt2Model implements CausalLm {
   private final Linear lmHead;
   private final ProjectionFactory projections;
   private boolean checkpointing;
+  private int attentionBlock = AttentionMask.DEFAULT_BLOCK;
 
   public Gpt2Model(Gpt2Config cfg, ParamStore params) {
     this(cfg, params, ProjectionFactory.PLAIN);
@@ -108,6 +110,11 @@ public final class Gpt2Model implements CausalLm {
     this.checkpointing = enabled;
   }
 
+  /** Positions per attention tile side (tests use small tiles to cross tile borders). */
+  void setAttentionBlock(int block) {
+    this.attentionBlock = block;
+  }
+
   private final class Block {
     final LayerNorm ln1;
     final LayerNorm ln2;
@@ -149,12 +156,12 @@ public final class Gpt2Model implements CausalLm {
       return out;
     }
 
-    INDArray forward(INDArray x, int batch, int time, INDArray bias, Cache cache) {
+    INDArray forward(INDArray x, AttentionMask mask, Cache cache) {
       LayerNorm.Cache[] nc = new LayerNorm.Cache[1];
       INDArray h1 = ln1.forward(x, cache == null ? null : nc);
       INDArray[] qkv = split(cAttn.forward(h1));
       CausalSelfAttention.Cache[] ac = new CausalSelfAttention.Cache[1];
-      INDArray a = attn.forward(qkv[0], qkv[1], qkv[2], batch, time, bias, cache == null ? null : ac);
+      INDArray a = attn.forward(qkv[0], qkv[1], qkv[2], mask, cache == null ? null : ac);
       INDArray x2 = cProj.forward(a).addi(x);
       LayerNorm.Cache[] nc2 = new LayerNorm.Cache[1];
       GeluMlp.Cache[] mc = new GeluMlp.Cache[1];
@@ -200,9 +207,9 @@ public final class Gpt2Model implements CausalLm {
     return wte.forward(ids).addi(wpe.forward(positions));
   }
 
-  private INDArray bias(Batch b) {
-    return AttentionMask.build(b.batchSize(), b.seqLen(), b.attentionMask(), b.segmentIds(), 0,
-        params.computeType());
+  private AttentionMask mask(Batch b) {
+    return new AttentionMask(b.batchSize(), b.seqLen(), b.attentionMask(), b.segmentIds(), 0, 1,
+        attentionBlock, params.computeType());
   }
 
   @Override
@@ -213,9 +220,9 @@ public final class Gpt2Model implements CausalLm {
   }
 
   private INDArray hidden(Batch batch) {
-    INDArray bias = bias(batch);
+    AttentionMask mask = mask(batch);
     INDArray x = embed(batch.flatIds(), batch.flatPositions());
-    for (Block blk : blocks) x = blk.forward(x, batch.batchSize(), batch.seqLen(), bias, null);
+    for (Block blk : blocks) x = blk.forward(x, mask, null);
     return x;
   }
 
@@ -223,8 +230,9 @@ public final class Gpt2Model implements CausalLm {
   public Loss loss(Batch batch) {
     LlamaModel.requireLabels(batch);
     try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
-      INDArray logits = lmHead.forward(lnF.forward(hidden(batch), null));
-      CrossEntropy.Result r = CrossEntropy.forward(logits, CrossEntropy.shiftedTargets(batch.labels()));
+      INDArray hf = lnF.forward(hidden(batch), null);
+      LmHeadLoss.Result r = LmHeadLoss.apply(lmHead, hf, CrossEntropy.shiftedTargets(batch.labels()),
+          cfg.vocabSize(), 0, false);
       return new Loss(r.sum(), r.count());
     }
   }
@@ -233,10 +241,9 @@ public final class Gpt2Model implements CausalLm {
   public Loss forwardBackward(Batch batch, double gradScale) {
     LlamaModel.requireLabels(batch);
     try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
-      INDArray bias = bias(batch);
+      AttentionMask mask = mask(batch);
       int[] ids = batch.flatIds();
       int[] positions = batch.flatPositions();
-      int bs = batch.batchSize(), t = batch.seqLen();
       BlockStack<Block.Cache> stack = new BlockStack<>(new BlockStack.Blocks<>() {
         public int size() {
           return blocks.length;
@@ -247,7 +254,7 @@ public final class Gpt2Model implements CausalLm {
         }
 
         public INDArray forward(int i, INDArray x, Block.Cache c) {
-          return blocks[i].forward(x, bs, t, bias, c);
+          return blocks[i].forward(x, mask, c);
         }
 
         public INDArray backward(int i, INDArray dy, Block.Cache c) {
@@ -258,8 +265,8 @@ public final class Gpt2Model implements CausalLm {
       LayerNorm.Cache[] fc = new LayerNorm.Cache[1];
       INDArray hf = lnF.forward(x, fc);
       int[] targets = CrossEntropy.shiftedTargets(batch.labels());
-      CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
-      INDArray dx = lnF.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
+      LmHeadLoss.Result r = LmHeadLoss.apply(lmHead, hf, targets, cfg.vocabSize(), gradScale, true);
+      INDArray dx = lnF.backward(r.dHidden(), fc[0]);
       dx = stack.backward(dx);
       wte.backward(dx, ids);
       wpe.backward(dx, positions);

@@ -5,6 +5,7 @@ import io.laketune.nn.CausalSelfAttention;
 import io.laketune.nn.CrossEntropy;
 import io.laketune.nn.Embedding;
 import io.laketune.nn.Linear;
+import io.laketune.nn.LmHeadLoss;
 import io.laketune.nn.Param;
 import io.laketune.nn.ParamStore;
 import io.laketune.nn.Projection;
@@ -37,6 +38,7 @@ public final class LlamaModel implements CausalLm {
   private final Rope rope;
   private final ProjectionFactory projections;
   private boolean checkpointing;
+  private int attentionBlock = AttentionMask.DEFAULT_BLOCK;
 
   public LlamaModel(LlamaConfig cfg, ParamStore params) {
     this(cfg, params, ProjectionFactory.PLAIN);
@@ -120,6 +122,11 @@ public final class LlamaModel implements CausalLm {
     this.checkpointing = enabled;
   }
 
+  /** Positions per attention tile side (tests use small tiles to cross tile borders). */
+  void setAttentionBlock(int block) {
+    this.attentionBlock = block;
+  }
+
   /** One decoder layer; its linear layers read the store's parameters by HF name. */
   private final class Block {
     final RmsNorm norm1;
@@ -164,8 +171,7 @@ public final class LlamaModel implements CausalLm {
       INDArray qr = rope.forward(q.forward(h1), cfg.numHeads(), ctx.rope);
       INDArray kr = rope.forward(k.forward(h1), cfg.numKvHeads(), ctx.rope);
       CausalSelfAttention.Cache[] ac = new CausalSelfAttention.Cache[1];
-      INDArray a = attn.forward(qr, kr, v.forward(h1), ctx.batch, ctx.time, ctx.bias,
-          cache == null ? null : ac);
+      INDArray a = attn.forward(qr, kr, v.forward(h1), ctx.mask, cache == null ? null : ac);
       INDArray x2 = o.forward(a).addi(x);
       RmsNorm.Cache[] nc2 = new RmsNorm.Cache[1];
       INDArray h2 = norm2.forward(x2, cache == null ? null : nc2);
@@ -213,13 +219,13 @@ public final class LlamaModel implements CausalLm {
     }
   }
 
-  /** Per-forward state shared by all blocks: sizes, RoPE rows, attention bias. */
-  private record Context(int batch, int time, Rope.Tables rope, INDArray bias) {}
+  /** Per-forward state shared by all blocks: RoPE rows and the attention mask's tiles. */
+  private record Context(Rope.Tables rope, AttentionMask mask) {}
 
   private Context context(Batch b) {
-    return new Context(b.batchSize(), b.seqLen(), rope.tables(b.flatPositions()),
-        AttentionMask.build(b.batchSize(), b.seqLen(), b.attentionMask(), b.segmentIds(),
-            cfg.slidingWindow(), params.computeType()));
+    return new Context(rope.tables(b.flatPositions()),
+        new AttentionMask(b.batchSize(), b.seqLen(), b.attentionMask(), b.segmentIds(),
+            cfg.slidingWindow(), cfg.numHeads() / cfg.numKvHeads(), attentionBlock, params.computeType()));
   }
 
   @Override
@@ -240,8 +246,9 @@ public final class LlamaModel implements CausalLm {
   public Loss loss(Batch batch) {
     requireLabels(batch);
     try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
-      INDArray logits = lmHead.forward(finalNorm.forward(hidden(batch, context(batch)), null));
-      CrossEntropy.Result r = CrossEntropy.forward(logits, CrossEntropy.shiftedTargets(batch.labels()));
+      INDArray hf = finalNorm.forward(hidden(batch, context(batch)), null);
+      LmHeadLoss.Result r = LmHeadLoss.apply(lmHead, hf, CrossEntropy.shiftedTargets(batch.labels()),
+          cfg.vocabSize(), 0, false);
       return new Loss(r.sum(), r.count());
     }
   }
@@ -277,8 +284,8 @@ public final class LlamaModel implements CausalLm {
       RmsNorm.Cache[] fc = new RmsNorm.Cache[1];
       INDArray hf = finalNorm.forward(x, fc);
       int[] targets = CrossEntropy.shiftedTargets(batch.labels());
-      CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(hf), targets);
-      INDArray dx = finalNorm.backward(lmHead.backward(CrossEntropy.backward(r, targets, gradScale), hf), fc[0]);
+      LmHeadLoss.Result r = LmHeadLoss.apply(lmHead, hf, targets, cfg.vocabSize(), gradScale, true);
+      INDArray dx = finalNorm.backward(r.dHidden(), fc[0]);
       embed.backward(stack.backward(dx), ids);
       return new Loss(r.sum(), r.count());
     }

@@ -1,19 +1,30 @@
 package io.laketune.nn;
 
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.api.ops.impl.transforms.custom.SoftMax;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
+import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
- * Scaled dot-product attention with grouped key/value heads (GQA), the eager formulation of HF:
- * P = softmax(Q K^T * scale + bias), O = P V. Projections and RoPE live outside.
+ * Scaled dot-product attention with grouped key/value heads (GQA), HF's eager semantics
+ * P = softmax(Q K^T * scale + bias), O = P V, computed in tiles as FlashAttention does: for each
+ * block of queries, key/value blocks stream past with an online softmax (running row max m and
+ * row sum l), so no T×T array exists. Backward recomputes each tile's probabilities from q, k and
+ * the saved m and l. Tiles the {@link AttentionMask} marks SKIP (the causal upper triangle, other
+ * documents of a packed row, keys behind a sliding window) are never computed. Projections and
+ * RoPE live outside.
  *
- * <p>Shapes: q [N, H*D], k and v [N, Hkv*D] with N = B*T (rows b-major); bias [B, 1, T, T];
- * output [N, H*D]. Query head h reads key/value head h / (H / Hkv). The cache keeps q, k, v as
- * [B, H|Hkv, T, D] and the probabilities P [B, H, T, T] for the backward pass.
+ * <p>Shapes: q [N, H*D], k and v [N, Hkv*D] with N = B*T (rows b-major); output [N, H*D]. Query
+ * head h reads key/value head h / G, G = H / Hkv. Internally the G query heads of one key/value
+ * head are stacked per position, [B, Hkv, T*G, D] (row t*G + g), so one GEMM serves the group
+ * and a query block of the mask is a contiguous range of rows. The cache keeps q, k, v, the output
+ * and the softmax statistics m, l [B, Hkv, T*G, 1]: O(T), never O(T²).
  */
 public final class CausalSelfAttention {
+  private static final String TILE = "laketune-attn-tile";
+
   private final int heads;
   private final int kvHeads;
   private final int headDim;
@@ -30,7 +41,8 @@ public final class CausalSelfAttention {
     this.scale = scale;
   }
 
-  public record Cache(INDArray q, INDArray k, INDArray v, INDArray probs, int batch, int time) {}
+  public record Cache(INDArray q, INDArray k, INDArray v, INDArray out, INDArray max, INDArray sum,
+      AttentionMask mask) {}
 
   /** [N, heads*D] → [B, heads, T, D], contiguous. */
   static INDArray toHeads(INDArray x, int batch, int time, int heads, int headDim) {
@@ -42,70 +54,120 @@ public final class CausalSelfAttention {
     return x.permute(0, 2, 1, 3).dup('c').reshape('c', (long) batch * time, (long) heads * headDim);
   }
 
+  /** Query-shaped [N, H*D] → [B, Hkv, T*G, D], contiguous. */
+  private INDArray toGroups(INDArray x, int batch, int time) {
+    int g = heads / kvHeads;
+    return x.reshape('c', batch, time, kvHeads, g, headDim).permute(0, 2, 1, 3, 4).dup('c')
+        .reshape('c', batch, kvHeads, (long) time * g, headDim);
+  }
+
+  private INDArray fromGroups(INDArray x, int batch, int time) {
+    int g = heads / kvHeads;
+    return x.reshape('c', batch, kvHeads, time, g, headDim).permute(0, 2, 1, 3, 4).dup('c')
+        .reshape('c', (long) batch * time, (long) heads * headDim);
+  }
+
   static INDArray slice(INDArray x4, int b, int h) {
     return x4.get(NDArrayIndex.point(b), NDArrayIndex.point(h), NDArrayIndex.all(), NDArrayIndex.all());
   }
 
-  public INDArray forward(INDArray q2, INDArray k2, INDArray v2, int batch, int time, INDArray bias,
-      Cache[] cacheOut) {
-    INDArray q = toHeads(q2, batch, time, heads, headDim);
+  /** Rows [from, to) of a 2-D c-order matrix, as a view. */
+  private static INDArray rows(INDArray x2, long from, long to) {
+    return x2.get(NDArrayIndex.interval(from, to), NDArrayIndex.all());
+  }
+
+  public INDArray forward(INDArray q2, INDArray k2, INDArray v2, AttentionMask mask, Cache[] cacheOut) {
+    int batch = mask.batch(), time = mask.time(), g = heads / kvHeads, blk = mask.block();
+    INDArray q = toGroups(q2, batch, time);
     INDArray k = toHeads(k2, batch, time, kvHeads, headDim);
     INDArray v = toHeads(v2, batch, time, kvHeads, headDim);
-    INDArray scores = Nd4j.create(q.dataType(), batch, heads, time, time);
-    int group = heads / kvHeads;
+    INDArray out = Nd4j.zeros(q.dataType(), batch, kvHeads, (long) time * g, headDim);
+    INDArray max = Nd4j.create(q.dataType(), batch, kvHeads, (long) time * g, 1);
+    INDArray sum = Nd4j.create(q.dataType(), batch, kvHeads, (long) time * g, 1);
     for (int b = 0; b < batch; b++) {
-      for (int h = 0; h < heads; h++) {
-        Nd4j.gemm(slice(q, b, h), slice(k, b, h / group), slice(scores, b, h), false, true, scale, 0.0);
+      for (int h = 0; h < kvHeads; h++) {
+        INDArray qh = slice(q, b, h), kh = slice(k, b, h), vh = slice(v, b, h);
+        INDArray oh = slice(out, b, h), mh = slice(max, b, h), lh = slice(sum, b, h);
+        for (int i = 0; i < mask.blocks(); i++) {
+          long r0 = (long) i * blk * g, r1 = r0 + (long) mask.span(i) * g;
+          INDArray qi = rows(qh, r0, r1), oi = rows(oh, r0, r1), m = rows(mh, r0, r1), l = rows(lh, r0, r1);
+          m.assign(Double.NEGATIVE_INFINITY);
+          l.assign(0.0);
+          for (int j = 0; j < mask.blocks(); j++) {
+            byte kind = mask.kind(b, i, j);
+            if (kind == AttentionMask.SKIP) continue;
+            try (MemoryWorkspace ws = Workspaces.open(TILE)) {
+              long c0 = (long) j * blk, c1 = c0 + mask.span(j);
+              INDArray s = Nd4j.create(q.dataType(), r1 - r0, c1 - c0);
+              Nd4j.gemm(qi, rows(kh, c0, c1), s, false, true, scale, 0.0);
+              if (kind == AttentionMask.PARTIAL) s.addi(mask.bias(b, i, j));
+              INDArray mNew = Transforms.max(s.max(true, 1), m, false);
+              INDArray alpha = Transforms.exp(m.sub(mNew), false);
+              Transforms.exp(s.subiColumnVector(mNew), false);
+              CrossEntropy.flushTiny(s); // subnormal probabilities would slow the GEMMs
+              l.muli(alpha).addi(s.sum(true, 1));
+              oi.muliColumnVector(alpha);
+              Nd4j.gemm(s, rows(vh, c0, c1), oi, false, false, 1.0, 1.0);
+              m.assign(mNew);
+            }
+          }
+          oi.diviColumnVector(l);
+        }
       }
     }
-    scores.addi(bias);
-    INDArray probs2 = scores.reshape('c', (long) batch * heads * time, time);
-    Nd4j.exec(new SoftMax(probs2, probs2, 1));
-    CrossEntropy.flushTiny(probs2); // subnormal probabilities would slow the backward GEMMs
-    INDArray out = Nd4j.create(q.dataType(), batch, heads, time, headDim);
-    for (int b = 0; b < batch; b++) {
-      for (int h = 0; h < heads; h++) {
-        Nd4j.gemm(slice(scores, b, h), slice(v, b, h / group), slice(out, b, h), false, false, 1.0, 0.0);
-      }
-    }
-    if (cacheOut != null) cacheOut[0] = new Cache(q, k, v, scores, batch, time);
-    return fromHeads(out, batch, time, heads, headDim);
+    if (cacheOut != null) cacheOut[0] = new Cache(q, k, v, out, max, sum, mask);
+    return fromGroups(out, batch, time);
   }
 
   /** The gradients with respect to q, k and v in their 2-D layouts. */
   public record Grads(INDArray dq, INDArray dk, INDArray dv) {}
 
   /**
-   * dV = P^T dO; dP = dO V^T; dS = P * (dP - rowsum(dP * P)); dQ = scale dS K; dK = scale dS^T Q.
-   * Key/value gradients of a shared head accumulate over its query group.
+   * Per tile: P = exp(S - m) / l; dV += P^T dO; dP = dO V^T; dS = P * (dP - rowsum(dO * O));
+   * dQ += scale dS K; dK += scale dS^T Q. Key/value gradients of a shared head accumulate over
+   * its query group (its rows of the stacked layout).
    */
   public Grads backward(INDArray dOut2, Cache c) {
-    int batch = c.batch, time = c.time, group = heads / kvHeads;
-    INDArray dOut = toHeads(dOut2, batch, time, heads, headDim);
-    INDArray dq = Nd4j.create(dOut.dataType(), batch, heads, time, headDim);
+    AttentionMask mask = c.mask();
+    int batch = mask.batch(), time = mask.time(), g = heads / kvHeads, blk = mask.block();
+    INDArray dOut = toGroups(dOut2, batch, time);
+    INDArray delta = dOut.mul(c.out()).sum(true, 3);
+    INDArray inv = Transforms.pow(c.sum(), -1.0, true);
+    INDArray dq = Nd4j.zeros(dOut.dataType(), batch, kvHeads, (long) time * g, headDim);
     INDArray dk = Nd4j.zeros(dOut.dataType(), batch, kvHeads, time, headDim);
     INDArray dv = Nd4j.zeros(dOut.dataType(), batch, kvHeads, time, headDim);
-    INDArray dp = Nd4j.create(dOut.dataType(), batch, heads, time, time);
     for (int b = 0; b < batch; b++) {
-      for (int h = 0; h < heads; h++) {
-        INDArray p = slice(c.probs, b, h);
-        INDArray dO = slice(dOut, b, h);
-        Nd4j.gemm(p, dO, slice(dv, b, h / group), true, false, 1.0, 1.0);
-        Nd4j.gemm(dO, slice(c.v, b, h / group), slice(dp, b, h), false, true, 1.0, 0.0);
+      for (int h = 0; h < kvHeads; h++) {
+        INDArray qh = slice(c.q(), b, h), kh = slice(c.k(), b, h), vh = slice(c.v(), b, h);
+        INDArray doh = slice(dOut, b, h), dqh = slice(dq, b, h), dkh = slice(dk, b, h), dvh = slice(dv, b, h);
+        INDArray mh = slice(c.max(), b, h), ih = slice(inv, b, h), deltah = slice(delta, b, h);
+        for (int i = 0; i < mask.blocks(); i++) {
+          long r0 = (long) i * blk * g, r1 = r0 + (long) mask.span(i) * g;
+          INDArray qi = rows(qh, r0, r1), doi = rows(doh, r0, r1), dqi = rows(dqh, r0, r1);
+          INDArray m = rows(mh, r0, r1), li = rows(ih, r0, r1), di = rows(deltah, r0, r1);
+          for (int j = 0; j < mask.blocks(); j++) {
+            byte kind = mask.kind(b, i, j);
+            if (kind == AttentionMask.SKIP) continue;
+            try (MemoryWorkspace ws = Workspaces.open(TILE)) {
+              long c0 = (long) j * blk, c1 = c0 + mask.span(j);
+              INDArray kj = rows(kh, c0, c1), vj = rows(vh, c0, c1);
+              INDArray p = Nd4j.create(dOut.dataType(), r1 - r0, c1 - c0);
+              Nd4j.gemm(qi, kj, p, false, true, scale, 0.0);
+              if (kind == AttentionMask.PARTIAL) p.addi(mask.bias(b, i, j));
+              Transforms.exp(p.subiColumnVector(m), false).muliColumnVector(li);
+              CrossEntropy.flushTiny(p);
+              Nd4j.gemm(p, doi, rows(dvh, c0, c1), true, false, 1.0, 1.0);
+              INDArray ds = Nd4j.create(dOut.dataType(), r1 - r0, c1 - c0);
+              Nd4j.gemm(doi, vj, ds, false, true, 1.0, 0.0);
+              ds.subiColumnVector(di).muli(p);
+              Nd4j.gemm(ds, kj, dqi, false, false, scale, 1.0);
+              Nd4j.gemm(ds, qi, rows(dkh, c0, c1), true, false, scale, 1.0);
+            }
+          }
+        }
       }
     }
-    INDArray p2 = c.probs.reshape('c', (long) batch * heads * time, time);
-    INDArray dp2 = dp.reshape('c', (long) batch * heads * time, time);
-    INDArray rowDot = dp2.mul(p2).sum(true, 1);
-    INDArray ds = dp2.subiColumnVector(rowDot).muli(p2).reshape('c', batch, heads, time, time);
-    for (int b = 0; b < batch; b++) {
-      for (int h = 0; h < heads; h++) {
-        INDArray dS = slice(ds, b, h);
-        Nd4j.gemm(dS, slice(c.k, b, h / group), slice(dq, b, h), false, false, scale, 0.0);
-        Nd4j.gemm(dS, slice(c.q, b, h), slice(dk, b, h / group), true, false, scale, 1.0);
-      }
-    }
-    return new Grads(fromHeads(dq, batch, time, heads, headDim),
+    return new Grads(fromGroups(dq, batch, time),
         fromHeads(dk, batch, time, kvHeads, headDim), fromHeads(dv, batch, time, kvHeads, headDim));
   }
 

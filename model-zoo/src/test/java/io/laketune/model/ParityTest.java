@@ -23,8 +23,26 @@ class ParityTest {
   @ParameterizedTest
   @ValueSource(strings = {"llama", "llama3", "mistral", "qwen2", "llama_bias", "gpt2", "llama_bf16"})
   void matchesReference(String name) throws Exception {
+    check(name, 0);
+  }
+
+  /** The same with attention tiles of 3 positions, so that every tile border is crossed. */
+  @ParameterizedTest
+  @ValueSource(strings = {"llama", "mistral", "gpt2"})
+  void matchesReferenceWithSmallAttentionTiles(String name) throws Exception {
+    check(name, 3);
+  }
+
+  static void setAttentionBlock(CausalLm model, int block) {
+    if (model instanceof LlamaModel m) m.setAttentionBlock(block);
+    else if (model instanceof Gpt2Model m) m.setAttentionBlock(block);
+    else throw new IllegalArgumentException(model.getClass().getName());
+  }
+
+  private static void check(String name, int block) throws Exception {
     Path dir = Fixtures.dir(name);
     CausalLm model = HfModels.load(dir, HfModels.Options.fullTraining());
+    if (block > 0) setAttentionBlock(model, block);
     try (SafetensorsReader golden = SafetensorsReader.open(dir.resolve("golden.safetensors"))) {
       Batch batch = Fixtures.batch(golden);
       INDArray expectedLogits = golden.read("logits", DataType.FLOAT);

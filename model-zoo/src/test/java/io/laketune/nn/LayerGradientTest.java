@@ -101,13 +101,13 @@ class LayerGradientTest {
     INDArray r = randn(b * t, h * d);
     int[][] pad = {{1, 1, 1, 1, 1}, {1, 1, 1, 0, 0}};
     int[][] seg = {{0, 0, 1, 1, 1}, {0, 0, 0, 0, 0}};
-    INDArray bias = AttentionMask.build(b, t, pad, seg, 3, D);
+    AttentionMask mask = new AttentionMask(b, t, pad, seg, 3, h / hkv, 2, D); // tiles of 2 positions
     CausalSelfAttention.Cache[] c = new CausalSelfAttention.Cache[1];
-    attn.forward(q, k, v, b, t, bias, c);
+    attn.forward(q, k, v, mask, c);
     CausalSelfAttention.Grads g = attn.backward(r, c[0]);
-    GradCheck.check("attn dq", q, g.dq(), () -> probe(attn.forward(q, k, v, b, t, bias, null), r), 60, 1e-6, rnd);
-    GradCheck.check("attn dk", k, g.dk(), () -> probe(attn.forward(q, k, v, b, t, bias, null), r), 30, 1e-6, rnd);
-    GradCheck.check("attn dv", v, g.dv(), () -> probe(attn.forward(q, k, v, b, t, bias, null), r), 30, 1e-6, rnd);
+    GradCheck.check("attn dq", q, g.dq(), () -> probe(attn.forward(q, k, v, mask, null), r), 60, 1e-6, rnd);
+    GradCheck.check("attn dk", k, g.dk(), () -> probe(attn.forward(q, k, v, mask, null), r), 30, 1e-6, rnd);
+    GradCheck.check("attn dv", v, g.dv(), () -> probe(attn.forward(q, k, v, mask, null), r), 30, 1e-6, rnd);
   }
 
   @Test

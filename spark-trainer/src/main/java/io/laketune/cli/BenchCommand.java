@@ -21,12 +21,18 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--method", defaultValue = "FULL", description = "FULL (default), LORA (r=16 on all linear modules) or QLORA (LoRA over NF4 + double quant).")
   TrainStepBenchmark.Method method;
 
+  @Option(names = "--checkpointing", description = "Activation checkpointing on (recompute blocks in backward).")
+  boolean checkpointing;
+
+  @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps before the timed ones (default ${DEFAULT-VALUE}).")
+  int warmup;
+
   @Override
   public Integer call() throws Exception {
-    if (batch <= 0 || seq <= 1 || steps <= 0) {
-      throw new IllegalArgumentException("--batch and --steps must be positive and --seq at least 2");
+    if (batch <= 0 || seq <= 1 || steps <= 0 || warmup < 0) {
+      throw new IllegalArgumentException("--batch and --steps must be positive, --warmup not negative and --seq at least 2");
     }
-    TrainStepBenchmark.run(batch, seq, steps, method);
+    TrainStepBenchmark.run(batch, seq, steps, method, checkpointing, warmup);
     return 0;
   }
 }
