@@ -147,7 +147,8 @@ class NotebooksTest {
     Files.copy(source, copy, StandardCopyOption.REPLACE_EXISTING);
     long started = System.nanoTime();
     run(List.of("jupyter-nbconvert", "--to", "notebook", "--execute", "--inplace",
-        "--ExecutePreprocessor.timeout=" + CELL_TIMEOUT_S, "--ExecutePreprocessor.kernel_name=laketune-java", copy.toString()),
+        "--ExecutePreprocessor.timeout=" + CELL_TIMEOUT_S, "--ExecutePreprocessor.startup_timeout=300",
+        "--ExecutePreprocessor.kernel_name=laketune-java", copy.toString()),
         EXECUTED, EXECUTED.resolve(name + ".log"), 1800);
     double seconds = (System.nanoTime() - started) / 1e9;
     System.out.printf(Locale.ROOT, "notebook %s executed in %.1f s%n", name, seconds);
