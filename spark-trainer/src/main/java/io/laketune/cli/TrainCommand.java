@@ -76,7 +76,7 @@ public final class TrainCommand implements Callable<Integer> {
           + TenantTrainer.SUMMARY + " sums them up");
       if (r.failed() > 0) {
         System.err.println("laketune train: " + r.failed() + " of " + r.tenants().size() + " tenants failed; see "
-            + cfg.output() + "/" + TenantTrainer.SUMMARY + " (rerunning resumes the others and retries them)");
+            + cfg.output() + "/" + TenantTrainer.SUMMARY + "; rerunning resumes every tenant where it stopped");
         return 1;
       }
     } finally {
