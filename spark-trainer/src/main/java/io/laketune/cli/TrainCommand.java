@@ -2,6 +2,7 @@ package io.laketune.cli;
 
 import io.laketune.prep.reader.PreparedDataset;
 import io.laketune.train.Lineage;
+import io.laketune.train.TenantTrainer;
 import io.laketune.train.TrainConfig;
 import io.laketune.train.Trainer;
 import io.laketune.train.data.PreparedRows;
@@ -40,6 +41,7 @@ public final class TrainCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     TrainConfig cfg = TrainConfig.load(config, sets);
     PreparedDataset data = PreparedDataset.open(cfg.data(), new Configuration());
+    if (cfg.tenants().any()) return tenants(cfg);
     SparkSession spark = LocalSpark.session("laketune train", master, "local[" + cfg.workers() + "]");
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     try {
@@ -58,4 +60,28 @@ public final class TrainCommand implements Callable<Integer> {
     return 0;
   }
 
+  /** One adapter per tenant in one job; exits 1 when a tenant failed (the others are trained). */
+  private int tenants(TrainConfig cfg) throws Exception {
+    TenantTrainer.tenants(cfg, new Configuration());
+    SparkSession spark = LocalSpark.session("laketune train", master, "local[" + cfg.workers() + "]");
+    PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    try {
+      TenantTrainer.Result r = new TenantTrainer(JavaSparkContext.fromSparkContext(spark.sparkContext()), cfg, out).run();
+      for (TenantTrainer.TenantResult t : r.tenants()) {
+        out.printf("laketune train: tenant %-16s %-6s %4d steps%s%s%n", t.tenant(), t.status(), t.steps(),
+            t.bestEvalLoss() == null ? "" : String.format(", best validation loss %.4f", t.bestEvalLoss()),
+            t.error() == null ? "" : ": " + t.error());
+      }
+      out.println("laketune train: " + cfg.output() + "/tenants/<tenant>/final/adapter hold the adapters; "
+          + TenantTrainer.SUMMARY + " sums them up");
+      if (r.failed() > 0) {
+        System.err.println("laketune train: " + r.failed() + " of " + r.tenants().size() + " tenants failed; see "
+            + cfg.output() + "/" + TenantTrainer.SUMMARY + "; rerunning resumes every tenant where it stopped");
+        return 1;
+      }
+    } finally {
+      spark.stop();
+    }
+    return 0;
+  }
 }

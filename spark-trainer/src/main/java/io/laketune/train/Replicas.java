@@ -17,11 +17,32 @@ import org.nd4j.linalg.api.buffer.DataType;
  * across rounds; tasks borrow a replica — its own trainable parameters over the shared base — and
  * give it back. Only the trainable vector travels each round.
  */
-final class Replicas {
+public final class Replicas {
   private static final Map<String, CausalLm> BASES = new ConcurrentHashMap<>();
   private static final Map<String, ConcurrentLinkedDeque<Replica>> POOLS = new ConcurrentHashMap<>();
 
+  private static final java.util.concurrent.atomic.AtomicLong LOADS = new java.util.concurrent.atomic.AtomicLong();
+
   private Replicas() {}
+
+  /** Counts one load of a base model from its checkpoint in this JVM (the caches here, a driver's master copy). */
+  static void countLoad() {
+    LOADS.incrementAndGet();
+  }
+
+  /** Base models loaded from their checkpoints in this JVM so far: what the multi-tenant benchmark counts. */
+  public static long baseLoads() {
+    return LOADS.get();
+  }
+
+  /**
+   * The frozen base of an adapter spec, loaded (and quantised) once per JVM and shared by every replica
+   * and, on a driver of many tenants, by every tenant's adapter.
+   */
+  static CausalLm base(ModelSpec spec) {
+    io.laketune.platform.NativeBuilds.init();
+    return BASES.computeIfAbsent(spec.baseKey(), k -> loadFrozen(LocalModelDir.of(spec.model()), spec));
+  }
 
   static Replica borrow(ModelSpec spec) {
     // An executor picks the native build for its own CPU before its first model loads (the ND4J hook
@@ -40,6 +61,7 @@ final class Replicas {
     Path dir = LocalModelDir.of(spec.model());
     try {
       if (spec.method() == TrainConfig.Method.FULL) {
+        countLoad();
         CausalLm m = HfModels.load(dir, HfModels.Options.fullTraining());
         m.setActivationCheckpointing(spec.activationCheckpointing());
         return new Replica(m, null);
@@ -54,6 +76,7 @@ final class Replicas {
   }
 
   private static CausalLm loadFrozen(Path dir, ModelSpec spec) {
+    countLoad();
     try {
       CausalLm base = HfModels.load(dir, new HfModels.Options(DataType.FLOAT,
           spec.frozenBf16() ? DataType.BFLOAT16 : DataType.FLOAT, n -> false));

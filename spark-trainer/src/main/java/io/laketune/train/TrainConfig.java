@@ -20,7 +20,7 @@ public record TrainConfig(String model, String data, String output, Method metho
     Optimizer optimizer, LrSchedule.Kind schedule, long warmupSteps, double warmupRatio, long evalEvery,
     int earlyStoppingPatience, boolean loadBestAtEnd, long checkpointEvery, int keepLast,
     boolean stopOnNonFinite, boolean activationCheckpointing, boolean exportMerged, long logEvery,
-    Sharding sharding, String rendered) implements Serializable {
+    Sharding sharding, Tenants tenants, String rendered) implements Serializable {
 
   public static final String ROOT = "laketune.train";
 
@@ -52,15 +52,37 @@ public record TrainConfig(String model, String data, String output, Method metho
     }
   }
 
+  /**
+   * The tenants key: which tenants of a dataset prepared with tenant.column get an adapter each, in
+   * one job ({@link TenantTrainer}), and what each overrides.
+   *
+   * @param all tenants = all: every tenant the dataset holds
+   * @param names the tenants listed (empty with all, and for a run of one dataset and one adapter)
+   * @param overrides tenant_overrides: per tenant, keys of {@link #TENANT_KEYS} and their values
+   */
+  public record Tenants(boolean all, List<String> names, Map<String, Map<String, Object>> overrides)
+      implements Serializable {
+    /** Whether this run trains one adapter per tenant. */
+    public boolean any() {
+      return all || !names.isEmpty();
+    }
+  }
+
+  /** The keys a tenant may override in tenant_overrides.NAME. */
+  public static final List<String> TENANT_KEYS = List.of("max_steps", "epochs", "seed", "optimizer.lr", "lora.r",
+      "lora.alpha", "lora.dropout");
+
   public record Optimizer(double lr, double beta1, double beta2, double eps, double weightDecay,
       double loraPlusRatio, double maxGradNorm) implements Serializable {}
 
+  private static final List<String> FREE_FORM = List.of("lora.rank_pattern", "lora.alpha_pattern", "tenant_overrides");
+
   public static TrainConfig load(Path file, List<String> sets) {
-    return read(new RunConfigLoader(ROOT, List.of("lora.rank_pattern", "lora.alpha_pattern")).load(file, sets));
+    return read(new RunConfigLoader(ROOT, FREE_FORM).load(file, sets));
   }
 
   public static TrainConfig parse(Config user, List<String> sets) {
-    return read(new RunConfigLoader(ROOT, List.of("lora.rank_pattern", "lora.alpha_pattern")).layer(user, sets));
+    return read(new RunConfigLoader(ROOT, FREE_FORM).layer(user, sets));
   }
 
   static TrainConfig read(Config c) {
@@ -109,7 +131,72 @@ public record TrainConfig(String model, String data, String output, Method metho
         new Sharding(v.choice("sync.sharded", Sharded.class), v.integer("sync.shard_threshold", 0, Long.MAX_VALUE),
             (int) v.integer("sync.chunk_elements", 1, Chunking.MAX_CHUNK_ELEMENTS), v.choice("sync.payload", Payload.class),
             (int) v.integer("sync.max_recoveries", 0, 1000), v.integer("checkpoint.max_file_bytes", 1, Long.MAX_VALUE)),
-        c.root().render(com.typesafe.config.ConfigRenderOptions.concise().setJson(true)));
+        tenants(v, method), c.root().render(com.typesafe.config.ConfigRenderOptions.concise().setJson(true)));
+  }
+
+  private static Tenants tenants(ConfigValues v, Method method) {
+    Config c = v.raw();
+    List<String> names;
+    boolean all = false;
+    if (c.getValue("tenants").valueType() == com.typesafe.config.ConfigValueType.STRING) {
+      String one = c.getString("tenants").trim();
+      all = one.equals("all");
+      names = all || one.isEmpty() ? List.of() : List.of(one);
+    } else {
+      names = v.stringOrList("tenants");
+      if (names.contains("all")) throw v.bad("tenants", "lists \"all\": give tenants = all, or a list of tenant names");
+      if (new java.util.HashSet<>(names).size() != names.size()) throw v.bad("tenants", "names a tenant twice");
+    }
+    Map<String, Map<String, Object>> overrides = new java.util.TreeMap<>();
+    Config o = c.getConfig("tenant_overrides");
+    for (String tenant : o.root().keySet()) {
+      if (o.root().get(tenant).valueType() != com.typesafe.config.ConfigValueType.OBJECT) {
+        throw v.bad("tenant_overrides." + tenant, "must be a section of keys, like { max_steps = 100, optimizer.lr = 1e-4 }");
+      }
+      Map<String, Object> keys = new java.util.TreeMap<>();
+      for (Map.Entry<String, com.typesafe.config.ConfigValue> e : o.getConfig(tenant).entrySet()) {
+        if (!TENANT_KEYS.contains(e.getKey())) {
+          throw v.bad("tenant_overrides." + tenant + "." + e.getKey(), "is not a key a tenant may override; those are "
+              + String.join(", ", TENANT_KEYS));
+        }
+        keys.put(e.getKey(), e.getValue().unwrapped());
+      }
+      if (!all && !names.contains(tenant)) {
+        throw v.bad("tenant_overrides." + tenant, "names a tenant that tenants does not list ("
+            + (names.isEmpty() ? "none" : String.join(", ", names)) + ")");
+      }
+      overrides.put(tenant, keys);
+    }
+    Tenants t = new Tenants(all, names, overrides);
+    if (t.any() && method == Method.FULL) {
+      throw v.bad("tenants", "is set, but method = full trains the whole model: one adapter per tenant needs method = lora"
+          + " or qlora");
+    }
+    return t;
+  }
+
+  /**
+   * The configuration of one tenant of a multi-tenant run: this one with data and output at the
+   * tenant's directories, its tenant_overrides applied and no tenants of its own; exactly what
+   * {@code laketune train} of that tenant alone reads with --set data=... output=... and the same
+   * overrides.
+   */
+  public TrainConfig forTenant(String tenant, String tenantData, String tenantOutput) {
+    Map<String, Object> set = new LinkedHashMap<>();
+    set.put("data", tenantData);
+    set.put("output", tenantOutput);
+    set.put("tenants", List.of());
+    set.put("tenant_overrides", Map.of());
+    set.putAll(tenants.overrides().getOrDefault(tenant, Map.of()));
+    Config section = com.typesafe.config.ConfigFactory.parseString(rendered);
+    for (Map.Entry<String, Object> e : set.entrySet()) {
+      section = section.withValue(e.getKey(), com.typesafe.config.ConfigValueFactory.fromAnyRef(e.getValue()));
+    }
+    try {
+      return parse(section.atPath(ROOT), List.of());
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("tenant " + tenant + ": " + e.getMessage(), e);
+    }
   }
 
   /** Rows in one optimizer step across all workers. */

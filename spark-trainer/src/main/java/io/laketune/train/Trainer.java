@@ -87,6 +87,11 @@ public final class Trainer {
     Path baseDir = LocalModelDir.of(cfg.model());
     LoraModel lora = null;
     CausalLm master;
+    if (cfg.tenants().any()) {
+      throw new IllegalArgumentException(TrainConfig.ROOT + ".tenants is set: train them with TenantTrainer (laketune"
+          + " train does), which trains one adapter per tenant");
+    }
+    Replicas.countLoad();
     if (cfg.method() == TrainConfig.Method.FULL) {
       master = HfModels.load(baseDir, HfModels.Options.fullTraining());
     } else {
@@ -360,19 +365,26 @@ public final class Trainer {
 
   private void saveCheckpoint(CheckpointStore store, CausalLm master, LoraModel lora, AdamW opt, TrainerState st,
       Lineage lineage) throws IOException {
+    saveCheckpoint(cfg, store, master, lora, opt, st, lineage);
+  }
+
+  /** Writes checkpoint step-N: the adapter or model, the optimizer moments, trainer_state.json and the lineage. */
+  static void saveCheckpoint(TrainConfig cfg, CheckpointStore store, CausalLm master, LoraModel lora, AdamW opt,
+      TrainerState st, Lineage lineage) throws IOException {
     if (!Double.isFinite(master.params().flatValues().sumNumber().doubleValue())) {
       throw new IllegalStateException("the parameters are not finite at step " + st.globalStep() + "; not writing a checkpoint");
     }
     Path tmp = Files.createTempDirectory("laketune-save-");
     Path dir = tmp.resolve("step");
-    writeModel(master, lora, dir, lineage);
+    writeModel(cfg, master, lora, dir, lineage);
     store.save(st.globalStep(), dir, opt.expAvg().toFloatVector(), opt.expAvgSq().toFloatVector(), st);
   }
 
   /** The adapter or model, with the lineage in its safetensors metadata and as laketune_lineage.json. */
-  private void writeModel(CausalLm master, LoraModel lora, Path dir, Lineage lineage) throws IOException {
+  private static void writeModel(TrainConfig cfg, CausalLm master, LoraModel lora, Path dir, Lineage lineage)
+      throws IOException {
     if (lora != null) PeftAdapterFiles.write(lora, dir, DType.F32, lineage.metadata());
-    else HfModels.save(master, dir, DType.F32, 5_000_000_000L, sideFiles(), lineage.metadata());
+    else HfModels.save(master, dir, DType.F32, 5_000_000_000L, sideFiles(cfg), lineage.metadata());
     lineage.write(dir);
   }
 
@@ -413,7 +425,7 @@ public final class Trainer {
     return mv;
   }
 
-  private void loadTrainable(CausalLm master, LoraModel lora, Path local) throws IOException {
+  static void loadTrainable(CausalLm master, LoraModel lora, Path local) throws IOException {
     if (lora != null) {
       PeftAdapterFiles.readWeights(local, lora);
     } else {
@@ -424,14 +436,20 @@ public final class Trainer {
 
   private void publishFinal(CheckpointStore store, CausalLm master, LoraModel lora, Lineage lineage, long step)
       throws IOException {
+    publishFinal(cfg, store, master, lora, lineage, step);
+  }
+
+  /** Writes final/adapter (or final/model) and, with export_merged, final/merged. */
+  static void publishFinal(TrainConfig cfg, CheckpointStore store, CausalLm master, LoraModel lora, Lineage lineage,
+      long step) throws IOException {
     Path tmp = Files.createTempDirectory("laketune-final-");
     Path dir = tmp.resolve(lora != null ? "adapter" : "model");
-    writeModel(master, lora, dir, lineage.of(dir.getFileName().toString(), step));
+    writeModel(cfg, master, lora, dir, lineage.of(dir.getFileName().toString(), step));
     store.publish(dir, "final/" + dir.getFileName());
     if (lora != null && cfg.exportMerged()) {
       Path merged = tmp.resolve("merged");
       Lineage mergedLineage = lineage.of("merged", step);
-      HfModels.save(lora.mergedModel(), merged, DType.F32, 5_000_000_000L, sideFiles(), mergedLineage.metadata());
+      HfModels.save(lora.mergedModel(), merged, DType.F32, 5_000_000_000L, sideFiles(cfg), mergedLineage.metadata());
       mergedLineage.write(merged);
       store.publish(merged, "final/merged");
     }

@@ -15,6 +15,8 @@ import java.util.Map;
  * @param output the dataset directory to create
  * @param overwrite whether an existing dataset at output may be replaced
  * @param tokenizer the model directory holding tokenizer.json, local or on a Hadoop FileSystem
+ * @param tenantColumn the field (JSONL) or column (tables) naming each record's tenant, or "" for a
+ *     dataset of one tenant; each tenant gets its own shards, split and counts under tenants/NAME/
  * @param resolvedJson the whole resolved laketune.prep section as JSON, for the manifest
  */
 public record PrepConfig(
@@ -34,11 +36,17 @@ public record PrepConfig(
     long shardTokens,
     long splitBytes,
     int progressSeconds,
+    String tenantColumn,
     String resolvedJson)
     implements Serializable {
 
   public PrepConfig {
     input = List.copyOf(input);
+  }
+
+  /** Whether records carry a tenant (tenant.column is set). */
+  public boolean tenants() {
+    return !tenantColumn.isEmpty();
   }
 
   /** source.format: what laketune.prep.input is, or where the rows come from without it. */

@@ -126,6 +126,7 @@ public final class PrepConfigParser {
     long splitBytes = v.bytesIn("read.split_bytes", 1, Long.MAX_VALUE);
     int progressSeconds = (int) v.longIn("progress_seconds", 0, 86400);
     boolean overwrite = v.bool("overwrite");
+    String tenantColumn = v.string("tenant.column").trim();
     String resolvedJson = c.root().render(ConfigRenderOptions.concise());
     return new PrepConfig(
         input,
@@ -144,6 +145,7 @@ public final class PrepConfigParser {
         shardTokens,
         splitBytes,
         progressSeconds,
+        tenantColumn,
         resolvedJson);
   }
 

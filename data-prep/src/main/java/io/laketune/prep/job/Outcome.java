@@ -18,9 +18,10 @@ sealed interface Outcome extends Serializable {
    * @param hashLo low bits
    * @param validation whether the split hash put it in the validation split
    * @param truncated whether it was cut to seq_len
+   * @param tenant the record's tenant (tenant.column), or "" when the dataset has none
    */
   record Example(long inputHi, long inputLo, long hashHi, long hashLo, boolean validation, boolean truncated,
-      TokenizedDoc doc) implements Outcome {
+      TokenizedDoc doc, String tenant) implements Outcome {
 
     long[] hash() {
       return new long[] {hashHi, hashLo};
@@ -51,5 +52,5 @@ sealed interface Outcome extends Serializable {
   record TableRow(String key, long hashHi, long hashLo) implements Serializable {}
 
   /** A valid example the length policy left out; reason: too_long or no_trained_tokens. */
-  record Dropped(String reason) implements Outcome {}
+  record Dropped(String reason, String tenant) implements Outcome {}
 }

@@ -128,55 +128,50 @@ public final class PrepareJob {
       JavaRDD<Outcome.Example> examples = outcomes
           .filter(o -> o instanceof Outcome.Example)
           .map(o -> (Outcome.Example) o);
-      long duplicates = 0;
-      long truncated = tally.truncated;
-      long[] splitTokens = tally.splitTokens.clone();
+      Tally before = tally;
       if (config.dedup()) {
         progress.stage("removing duplicates");
         sc.setJobDescription("laketune prepare: dedup");
+        // duplicates are looked for within a tenant: two tenants may hold the same text
         examples = examples
-            .mapToPair(e -> new Tuple2<>(new HashKey(e.hashHi(), e.hashLo()), e))
+            .mapToPair(e -> new Tuple2<>(new DedupKey(e.hashHi(), e.hashLo(), e.tenant()), e))
             .reduceByKey((a, b) -> a.before(b) ? a : b)
             .values()
             .persist(StorageLevel.MEMORY_AND_DISK());
-        Tally kept = examples.mapPartitions(it -> {
+        tally = examples.mapPartitions(it -> {
           Tally t = new Tally();
           it.forEachRemaining(t::add);
           return List.of(t).iterator();
         }).fold(new Tally(), Tally::merge);
-        duplicates = tally.examples - kept.examples;
-        truncated = kept.truncated;
-        splitTokens = kept.splitTokens;
       }
-
-      int trainShards = shards(splitTokens[0], config.shardTokens());
-      int validationShards = shards(splitTokens[1], config.shardTokens());
+      Map<String, long[]> splitTokens = new java.util.TreeMap<>();
+      if (config.tenants()) {
+        tally.tenants.forEach((t, c) -> splitTokens.put(t, c.splitTokens));
+      } else {
+        splitTokens.put("", tally.splitTokens);
+      }
+      ShardLayout layout = new ShardLayout(splitTokens, config.shardTokens());
       List<Manifest.ShardInfo> shardInfos = List.of();
-      if (trainShards + validationShards > 0) {
+      if (layout.partitions() > 0) {
         progress.stage("packing and writing shards");
         sc.setJobDescription("laketune prepare: shuffle, pack, write shards");
         long seed = config.seed();
-        ShardTask shardTask = new ShardTask(config, conf, staging, trainShards);
+        ShardTask shardTask = new ShardTask(config, conf, staging, layout);
         JavaPairRDD<ShardKey, Outcome.Example> keyed = examples.mapToPair(e -> {
           long[] hash = e.hash();
-          int partition = e.validation()
-              ? trainShards + Shuffle.shard(seed, hash, validationShards)
-              : Shuffle.shard(seed, hash, trainShards);
+          int partition = layout.partition(e.tenant(), e.validation(),
+              Shuffle.shard(seed, hash, layout.shards(e.tenant(), e.validation())));
           return new Tuple2<>(new ShardKey(partition, Shuffle.order(seed, hash), e.inputHi(), e.inputLo()), e);
         });
         shardInfos = keyed
-            .repartitionAndSortWithinPartitions(new ShardKey.ByShard(trainShards + validationShards), ShardKey.ORDER)
+            .repartitionAndSortWithinPartitions(new ShardKey.ByShard(layout.partitions()), ShardKey.ORDER)
             .mapPartitionsWithIndex((p, it) -> List.of(shardTask.write(p, it)).iterator(), true)
             .collect();
       }
-      return manifest(config, input, tokenizer, fingerprint, tally, duplicates, truncated, shardInfos, rejectFiles);
+      return manifest(config, input, tokenizer, fingerprint, before, tally, shardInfos, rejectFiles, staging, conf);
     } finally {
       outcomes.unpersist(false);
     }
-  }
-
-  private static int shards(long tokens, long shardTokens) {
-    return (int) Math.min(Integer.MAX_VALUE / 2, (tokens + shardTokens - 1) / shardTokens);
   }
 
   private static void checkRejects(Tally tally, PrepConfig config, DatasetDir dir, String unit) {
@@ -197,13 +192,69 @@ public final class PrepareJob {
     }
   }
 
+  /**
+   * The manifest of the dataset and, for a dataset of tenants, of each tenant's directory
+   * tenants/NAME/ (written into the staging directory here): its counts, splits and shards, with
+   * paths relative to that directory, so each is a dataset of its own. The top manifest's splits list
+   * every shard and its tenants block each tenant's figures.
+   *
+   * @param before the tally of every outcome; kept the tally after dedup (the same without dedup)
+   */
   private static Manifest manifest(PrepConfig config, Input input, Tokenizer tokenizer, String fingerprint,
-      Tally tally, long duplicates, long truncated, List<Manifest.ShardInfo> shardInfos,
-      List<RejectsTask.RejectsFile> rejectFiles) throws IOException {
+      Tally before, Tally kept, List<Manifest.ShardInfo> shardInfos, List<RejectsTask.RejectsFile> rejectFiles,
+      String staging, HadoopConf conf) throws IOException {
+    Integer bos = tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : null;
+    int eos = ExampleTokenizer.eosId(tokenizer);
+    int pad = tokenizer.padId().orElse(eos >= 0 ? eos : 0);
+    JsonNode resolved = JSON.readTree(input.pinnedConfig());
+    Manifest.TokenizerInfo tokenizerInfo = new Manifest.TokenizerInfo(config.tokenizer(), fingerprint, bos,
+        eos >= 0 ? eos : null, pad);
+    Map<String, Manifest.TenantInfo> tenants = null;
+    if (config.tenants()) {
+      tenants = new java.util.TreeMap<>();
+      for (Map.Entry<String, Tally> e : before.tenants.entrySet()) {
+        String prefix = ShardLayout.prefix(e.getKey());
+        List<Manifest.ShardInfo> own = shardInfos.stream().filter(s -> s.path().startsWith(prefix))
+            .map(s -> new Manifest.ShardInfo(s.path().substring(prefix.length()), s.rows(), s.examples(), s.tokens(),
+                s.trainedTokens()))
+            .toList();
+        Tally after = kept.tenants.getOrDefault(e.getKey(), new Tally());
+        Map<String, Manifest.SplitInfo> splits = splits(own);
+        Manifest.Counts counts = counts(e.getValue(), after, splits);
+        tenants.put(e.getKey(), new Manifest.TenantInfo(prefix.substring(0, prefix.length() - 1), counts,
+            summary(splits)));
+        new Manifest(ShardSchema.FORMAT, ShardSchema.VERSION, "laketune data-prep", config.length().seqLen(),
+            config.pack().mode().name().toLowerCase(Locale.ROOT), config.labels().trainOn().name().toLowerCase(Locale.ROOT),
+            tokenizerInfo, counts, splits, new Manifest.Rejects(0, List.of()), input.info(), resolved, e.getKey(), null)
+            .write(new org.apache.hadoop.fs.Path(staging, prefix), conf.get());
+      }
+    }
+    Map<String, Manifest.SplitInfo> splits = splits(shardInfos);
+    Manifest.Counts counts = counts(before, kept, splits);
+    return new Manifest(
+        ShardSchema.FORMAT,
+        ShardSchema.VERSION,
+        "laketune data-prep",
+        config.length().seqLen(),
+        config.pack().mode().name().toLowerCase(Locale.ROOT),
+        config.labels().trainOn().name().toLowerCase(Locale.ROOT),
+        tokenizerInfo,
+        counts,
+        splits,
+        new Manifest.Rejects(rejectFiles.stream().mapToLong(RejectsTask.RejectsFile::lines).sum(),
+            rejectFiles.stream().map(RejectsTask.RejectsFile::path).toList()),
+        input.info(),
+        resolved,
+        null,
+        tenants);
+  }
+
+  /** train and validation of these shards, by the split directory each lies in. */
+  private static Map<String, Manifest.SplitInfo> splits(List<Manifest.ShardInfo> shardInfos) {
     Map<String, Manifest.SplitInfo> splits = new LinkedHashMap<>();
     for (String split : List.of("train", "validation")) {
       List<Manifest.ShardInfo> shards = shardInfos.stream()
-          .filter(s -> s.path().startsWith(split + "/"))
+          .filter(s -> s.path().startsWith(split + "/") || s.path().contains("/" + split + "/"))
           .sorted(Comparator.comparing(Manifest.ShardInfo::path))
           .toList();
       splits.put(split, new Manifest.SplitInfo(
@@ -213,26 +264,21 @@ public final class PrepareJob {
           shards.stream().mapToLong(Manifest.ShardInfo::trainedTokens).sum(),
           shards));
     }
+    return splits;
+  }
+
+  /** The same splits without their shard lists: what the top manifest shows of a tenant. */
+  private static Map<String, Manifest.SplitInfo> summary(Map<String, Manifest.SplitInfo> splits) {
+    Map<String, Manifest.SplitInfo> out = new LinkedHashMap<>();
+    splits.forEach((k, v) -> out.put(k, new Manifest.SplitInfo(v.examples(), v.rows(), v.tokens(), v.trainedTokens(),
+        List.of())));
+    return out;
+  }
+
+  private static Manifest.Counts counts(Tally before, Tally after, Map<String, Manifest.SplitInfo> splits) {
     long kept = splits.values().stream().mapToLong(Manifest.SplitInfo::examples).sum();
-    Integer bos = tokenizer.bosId().isPresent() ? tokenizer.bosId().getAsInt() : null;
-    int eos = ExampleTokenizer.eosId(tokenizer);
-    int pad = tokenizer.padId().orElse(eos >= 0 ? eos : 0);
-    JsonNode resolved = JSON.readTree(input.pinnedConfig());
-    return new Manifest(
-        ShardSchema.FORMAT,
-        ShardSchema.VERSION,
-        "laketune data-prep",
-        config.length().seqLen(),
-        config.pack().mode().name().toLowerCase(Locale.ROOT),
-        config.labels().trainOn().name().toLowerCase(Locale.ROOT),
-        new Manifest.TokenizerInfo(config.tokenizer(), fingerprint, bos, eos >= 0 ? eos : null, pad),
-        new Manifest.Counts(tally.read, kept, tally.rejectedTotal(), tally.rejected,
-            tally.droppedTotal(), tally.dropped, duplicates, truncated),
-        splits,
-        new Manifest.Rejects(rejectFiles.stream().mapToLong(RejectsTask.RejectsFile::lines).sum(),
-            rejectFiles.stream().map(RejectsTask.RejectsFile::path).toList()),
-        input.info(),
-        resolved);
+    return new Manifest.Counts(before.read, kept, before.rejectedTotal(), before.rejected, before.droppedTotal(),
+        before.dropped, before.examples - after.examples, after.truncated);
   }
 
   /** Too many rejects: the staging directory is kept, so the user can read rejects/. */
@@ -242,7 +288,10 @@ public final class PrepareJob {
     }
   }
 
-  /** The 128-bit content hash as a shuffle key for dedup. */
+  /** The 128-bit content hash as a shuffle key. */
   record HashKey(long hi, long lo) implements Serializable {}
+
+  /** The content hash within a tenant: what dedup compares. */
+  record DedupKey(long hi, long lo, String tenant) implements Serializable {}
 
 }

@@ -105,6 +105,7 @@ final class RecordProcessor {
    */
   Outcome example(long inputHi, long inputLo, JsonNode record) throws BadRecordException {
     long splitHash = config.split().byContent() ? 0 : idHash(record);
+    String tenant = config.tenants() ? tenant(record) : "";
     Rendered rendered = format.render(record);
     long[] hash = ContentHash.of(rendered.content());
     TokenizedDoc doc = tokenizer.tokenize(rendered);
@@ -112,17 +113,17 @@ final class RecordProcessor {
     boolean truncated = false;
     if (doc.length() > seqLen) {
       if (config.length().policy() == LengthPolicy.DROP) {
-        return new Outcome.Dropped("too_long");
+        return new Outcome.Dropped("too_long", tenant);
       }
       doc = new TokenizedDoc(Arrays.copyOf(doc.ids(), seqLen), Arrays.copyOf(doc.labels(), seqLen));
       truncated = true;
     }
     if (doc.trainedTokens() == 0) {
-      return new Outcome.Dropped("no_trained_tokens");
+      return new Outcome.Dropped("no_trained_tokens", tenant);
     }
     boolean validation = SplitAssigner.isValidation(
         config.split().byContent() ? hash[0] : splitHash, config.split().validationFraction());
-    return new Outcome.Example(inputHi, inputLo, hash[0], hash[1], validation, truncated, doc);
+    return new Outcome.Example(inputHi, inputLo, hash[0], hash[1], validation, truncated, doc, tenant);
   }
 
   private long idHash(JsonNode record) throws BadRecordException {
@@ -137,6 +138,34 @@ final class RecordProcessor {
           "field \"" + field + "\" (split.key) must be a string or a number");
     }
     return SplitAssigner.idHash(id.toString());
+  }
+
+  /** The record's tenant: tenant.column's value, a string or a number that can name a directory. */
+  private String tenant(JsonNode record) throws BadRecordException {
+    String field = config.tenantColumn();
+    JsonNode value = record.get(field);
+    if (value == null || value.isNull()) {
+      throw new BadRecordException(RejectReason.MISSING_FIELD,
+          "no field \"" + field + "\" (tenant.column names it as the record's tenant)");
+    }
+    if (!value.isTextual() && !value.isIntegralNumber()) {
+      throw new BadRecordException(RejectReason.WRONG_TYPE,
+          "field \"" + field + "\" (tenant.column) must be a string or an integer");
+    }
+    String name = value.asText();
+    if (!TENANT_NAME.matcher(name).matches()) {
+      throw new BadRecordException(RejectReason.WRONG_TYPE, "tenant \"" + excerptOf(name) + "\" (field \"" + field
+          + "\", tenant.column) is not a tenant name: use letters, digits, '.', '_' and '-', at most 128, not starting"
+          + " with '.'");
+    }
+    return name;
+  }
+
+  /** What a tenant may be called: it names the directory tenants/NAME/ of the dataset and of runs. */
+  static final java.util.regex.Pattern TENANT_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
+
+  private static String excerptOf(String s) {
+    return s.length() > 40 ? s.substring(0, 40) + "..." : s;
   }
 
   private static String excerpt(ChunkLines lines) {

@@ -16,37 +16,28 @@ import scala.Tuple2;
 
 /**
  * One shard: the examples of one Spark partition, already in shuffled order, packed into rows and
- * written as {@code <split>/shard-NNNNN.parquet}.
+ * written as {@code [tenants/NAME/]<split>/shard-NNNNN.parquet}.
  */
 final class ShardTask implements Serializable {
 
   private final PrepConfig config;
   private final HadoopConf conf;
   private final String staging;
-  private final int trainShards;
+  private final ShardLayout layout;
 
-  ShardTask(PrepConfig config, HadoopConf conf, String staging, int trainShards) {
+  ShardTask(PrepConfig config, HadoopConf conf, String staging, ShardLayout layout) {
     this.config = config;
     this.conf = conf;
     this.staging = staging;
-    this.trainShards = trainShards;
+    this.layout = layout;
   }
 
   static String name(String split, int index) {
     return split + "/shard-" + String.format(Locale.ROOT, "%05d", index) + ".parquet";
   }
 
-  /** Split name ("train", "validation") and index of a partition's shard. */
-  String split(int partition) {
-    return partition < trainShards ? "train" : "validation";
-  }
-
-  int index(int partition) {
-    return partition < trainShards ? partition : partition - trainShards;
-  }
-
   Manifest.ShardInfo write(int partition, Iterator<Tuple2<ShardKey, Outcome.Example>> examples) {
-    String relative = name(split(partition), index(partition));
+    String relative = layout.name(partition);
     Path target = new Path(staging, relative);
     Path attempt = TaskFiles.attemptPath(target);
     long[] rowsTokensTrained = new long[3];

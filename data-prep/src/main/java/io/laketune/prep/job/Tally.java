@@ -15,6 +15,8 @@ final class Tally implements Serializable {
   final long[] splitTokens = new long[2];
   final Map<String, Long> rejected = new TreeMap<>();
   final Map<String, Long> dropped = new TreeMap<>();
+  /** The same counts per tenant (tenant.column), by name; empty for a dataset of one tenant. */
+  final Map<String, Tally> tenants = new TreeMap<>();
 
   static Tally of(Iterator<Outcome> outcomes) {
     Tally t = new Tally();
@@ -25,6 +27,15 @@ final class Tally implements Serializable {
   }
 
   void add(Outcome outcome) {
+    String tenant = outcome instanceof Outcome.Example e ? e.tenant()
+        : outcome instanceof Outcome.Dropped d ? d.tenant() : "";
+    if (!tenant.isEmpty()) {
+      tenants.computeIfAbsent(tenant, t -> new Tally()).add1(outcome);
+    }
+    add1(outcome);
+  }
+
+  private void add1(Outcome outcome) {
     read++;
     if (outcome instanceof Outcome.Example e) {
       examples++;
@@ -51,6 +62,7 @@ final class Tally implements Serializable {
     }
     other.rejected.forEach((k, v) -> rejected.merge(k, v, Long::sum));
     other.dropped.forEach((k, v) -> dropped.merge(k, v, Long::sum));
+    other.tenants.forEach((k, v) -> tenants.merge(k, v, Tally::merge));
     return this;
   }
 

@@ -71,6 +71,9 @@ public final class SourceColumns {
     if (!config.source().key().isEmpty()) {
       scalar(schema, config.source().key(), "laketune.prep.source.key", false, out);
     }
+    if (config.tenants()) {
+      scalar(schema, config.tenantColumn(), "laketune.prep.tenant.column", true, out);
+    }
     return List.copyOf(out.values());
   }
 

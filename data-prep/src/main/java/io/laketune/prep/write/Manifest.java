@@ -1,5 +1,6 @@
 package io.laketune.prep.write;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -34,8 +35,12 @@ import org.apache.hadoop.fs.Path;
  * @param rejects where the rejected lines are listed
  * @param source where the records came from: for tables the location and the exact version or
  *     snapshot read (see {@link SourceInfo}); null in manifests written before it existed
+ * @param tenant in tenants/NAME/manifest.json of a dataset prepared with tenant.column: NAME (the
+ *     counts and splits are then that tenant's); absent elsewhere
  * @param config the resolved laketune.prep section that made the dataset, with the table versions
  *     the job resolved written in: preparing from it again reads the same rows
+ * @param tenants in the top manifest of a dataset prepared with tenant.column: each tenant's
+ *     directory, counts and split sizes, by name; absent for a dataset of one tenant
  */
 public record Manifest(
     String format,
@@ -49,7 +54,9 @@ public record Manifest(
     Map<String, SplitInfo> splits,
     Rejects rejects,
     SourceInfo source,
-    JsonNode config) {
+    JsonNode config,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String tenant,
+    @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, TenantInfo> tenants) {
 
   public static final String FILE_NAME = "manifest.json";
 
@@ -89,6 +96,22 @@ public record Manifest(
   /** @param path relative to the dataset directory, e.g. train/shard-00000.parquet */
   public record ShardInfo(String path, long rows, long examples, long tokens, long trainedTokens)
       implements Serializable {}
+
+  /**
+   * One tenant of a dataset prepared with tenant.column.
+   *
+   * @param path its dataset directory relative to the top one, tenants/NAME (with a manifest.json of
+   *     its own)
+   * @param counts its records: read = kept + dropped + duplicates (a rejected record may have no
+   *     tenant: rejects are counted in the top manifest only)
+   * @param splits its train and validation sizes (the shards are listed in its own manifest)
+   */
+  public record TenantInfo(String path, Counts counts, Map<String, SplitInfo> splits) {}
+
+  /** Whether this dataset was prepared with tenant.column and so holds tenants/NAME/ datasets. */
+  public boolean hasTenants() {
+    return tenants != null;
+  }
 
   /**
    * @param lines rejected lines listed in the files

@@ -57,7 +57,7 @@ class PreparedDatasetTest {
         new Manifest.Counts(21, 21, 0, Map.of(), 0, Map.of(), 0, 0),
         Map.of("train", new Manifest.SplitInfo(21, 21, 105, 63, shards),
             "validation", new Manifest.SplitInfo(0, 0, 0, 0, List.of())),
-        new Manifest.Rejects(0, List.of()), null, JsonNodeFactory.instance.objectNode());
+        new Manifest.Rejects(0, List.of()), null, JsonNodeFactory.instance.objectNode(), null, null);
     m.write(new org.apache.hadoop.fs.Path(dir.toUri()), CONF);
   }
 
