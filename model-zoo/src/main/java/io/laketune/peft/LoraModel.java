@@ -155,6 +155,14 @@ public final class LoraModel {
     return l;
   }
 
+  /** Every tensor the adapter trains, with its shape: lora_A/B (and DoRA magnitudes), trained biases, modules_to_save copies. */
+  public Map<String, long[]> trainableShapes() {
+    Map<String, long[]> all = new LinkedHashMap<>(HfModels.parameterShapes(base));
+    all.putAll(adapterShapes());
+    all.keySet().retainAll(trainable);
+    return all;
+  }
+
   /** lora_A [r, in], lora_B [out, r] and DoRA magnitudes [out], in target order. */
   public Map<String, long[]> adapterShapes() {
     Map<String, long[]> s = new LinkedHashMap<>();

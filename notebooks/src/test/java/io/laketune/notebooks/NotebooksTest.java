@@ -45,6 +45,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 @Tag("integration")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NotebooksTest {
+  /** Seconds a kernel may take to answer its first request, and how many times one is started. */
+  static final int STARTUP_TIMEOUT_S = 60, KERNEL_STARTS = 4;
+
   /** Seconds a cell may run (nbclient's per-cell timeout). */
   static final int CELL_TIMEOUT_S = 300;
   static final ObjectMapper JSON = new ObjectMapper();
@@ -146,10 +149,23 @@ class NotebooksTest {
     Path copy = EXECUTED.resolve(name + ".ipynb");
     Files.copy(source, copy, StandardCopyOption.REPLACE_EXISTING);
     long started = System.nanoTime();
-    run(List.of("jupyter-nbconvert", "--to", "notebook", "--execute", "--inplace",
-        "--ExecutePreprocessor.timeout=" + CELL_TIMEOUT_S, "--ExecutePreprocessor.startup_timeout=300",
-        "--ExecutePreprocessor.kernel_name=laketune-java", copy.toString()),
-        EXECUTED, EXECUTED.resolve(name + ".log"), 1800);
+    List<String> cmd = List.of("jupyter-nbconvert", "--to", "notebook", "--execute", "--inplace",
+        "--ExecutePreprocessor.timeout=" + CELL_TIMEOUT_S, "--ExecutePreprocessor.startup_timeout=" + STARTUP_TIMEOUT_S,
+        "--ExecutePreprocessor.kernel_name=laketune-java", copy.toString());
+    // A kernel whose channels came up but that never answered kernel_info (seen in 2 of 9 starts on a
+    // loaded machine; it answers in seconds otherwise) is started again, its log kept beside the
+    // notebook's; a cell that fails is never retried.
+    for (int attempt = 1; ; attempt++) {
+      try {
+        run(cmd, EXECUTED, EXECUTED.resolve(name + ".log"), 1800);
+        break;
+      } catch (AssertionError e) {
+        if (attempt == KERNEL_STARTS || !Files.readString(EXECUTED.resolve(name + ".log")).contains("Kernel didn't respond")) throw e;
+        System.out.printf(Locale.ROOT, "notebook %s: the kernel did not answer within %d s; starting it again%n", name, STARTUP_TIMEOUT_S);
+        Files.move(EXECUTED.resolve(name + ".log"), EXECUTED.resolve(name + ".start-" + attempt + ".log"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(source, copy, StandardCopyOption.REPLACE_EXISTING);
+      }
+    }
     double seconds = (System.nanoTime() - started) / 1e9;
     System.out.printf(Locale.ROOT, "notebook %s executed in %.1f s%n", name, seconds);
     Files.writeString(EXECUTED.resolve(name + ".seconds"), String.format(Locale.ROOT, "%.1f%n", seconds));

@@ -59,14 +59,9 @@ final class ShardedTrainer {
     TrainConfig.Sharding sh = cfg.sharding();
     if (sh.mode() == TrainConfig.Sharded.FALSE) return false;
     if (cfg.method() != TrainConfig.Method.FULL) {
-      // an adapter is sized from the base config alone: lora_A, lora_B (and DoRA magnitudes) of every target
-      long n = 0;
-      for (long[] shape : io.laketune.peft.LoraModel.plan(baseConfig(cfg, conf), cfg.lora()).adapterShapes().values()) {
-        long e = 1;
-        for (long d : shape) e = Math.multiplyExact(e, d);
-        n += e;
-      }
-      return sh.applies(n);
+      // an adapter is sized from the base config alone: lora_A, lora_B (DoRA magnitudes), trained
+      // biases and modules_to_save copies (a 128k-vocabulary head is most of such a vector)
+      return sh.applies(TrainableLayout.of(io.laketune.peft.LoraModel.plan(baseConfig(cfg, conf), cfg.lora()).trainableShapes()).total());
     }
     return sh.applies(TrainableLayout.full(baseConfig(cfg, conf)).total());
   }

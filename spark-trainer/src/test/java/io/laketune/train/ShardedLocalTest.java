@@ -2,6 +2,7 @@ package io.laketune.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.laketune.train.data.InMemoryRows;
@@ -160,5 +161,19 @@ class ShardedLocalTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> t.run(t.config(tmp.resolve("y").toString(),
         "laketune.train { max_steps = 1, sync.payload = bf16 }"), TrainerTest.corpus("y", 8, 1), null));
     assertTrue(e.getMessage().contains("sync.payload"), e.getMessage());
+  }
+
+  /** auto sizes an adapter by everything it trains: a modules_to_save head can be what takes it over the threshold. */
+  @Test
+  void autoCountsModulesToSave() throws Exception {
+    org.apache.hadoop.conf.Configuration conf = new org.apache.hadoop.conf.Configuration();
+    String save = "laketune.train.lora.modules_to_save = [embed_tokens]";
+    TrainConfig probe = t.config(tmp.resolve("p").toString(), save);
+    io.laketune.peft.LoraModel plan = io.laketune.peft.LoraModel.plan(io.laketune.model.ModelConfig.parse(CheckpointStore.JSON.readTree(Path.of(probe.model(), "config.json").toFile()), "config.json"), probe.lora());
+    long adapter = TrainableLayout.of(plan.adapterShapes()).total(), all = TrainableLayout.of(plan.trainableShapes()).total();
+    assertTrue(all > adapter, "the embed_tokens copy is trained: " + all + " > " + adapter);
+    String auto = "laketune.train.sync { sharded = auto, shard_threshold = " + all + " }";
+    assertTrue(ShardedTrainer.applies(t.config(tmp.resolve("a").toString(), save + "\n" + auto), conf));
+    assertFalse(ShardedTrainer.applies(t.config(tmp.resolve("b").toString(), auto), conf));
   }
 }
