@@ -20,7 +20,9 @@ elif [ $# -gt 0 ]; then
 fi
 cp_file="$here/spark-trainer/target/classpath.txt"
 kernel_jar="$here/notebooks/target/kernel/rapaio-jupyter-kernel.jar"
-if [ ! -f "$cp_file" ] || [ ! -f "$kernel_jar" ] || [ ! -d "$here/spark-trainer/target/classes/io/laketune" ]; then
+launcher="$here/notebooks/target/classes"
+if [ ! -f "$cp_file" ] || [ ! -f "$kernel_jar" ] || [ ! -d "$here/spark-trainer/target/classes/io/laketune" ] \
+    || [ ! -f "$launcher/io/laketune/notebooks/KernelMain.class" ]; then
   echo "install-kernel.sh: not built yet; run 'mvn -q -B package -DskipTests' in $here first." >&2
   exit 2
 fi
@@ -34,13 +36,15 @@ for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio 
     sun.security.action sun.util.calendar; do
   opens+=("--add-opens=java.base/$p=ALL-UNNAMED")
 done
-python3 - "$dir/kernel.json" "$kernel_jar" "$cp" "$here" "${LAKETUNE_KERNEL_XMX:-6g}" "${opens[@]}" <<'PY'
+python3 - "$dir/kernel.json" "$kernel_jar" "$launcher" "$cp" "$here" "${LAKETUNE_KERNEL_XMX:-6g}" "${opens[@]}" <<'PY'
 import json, sys
-out, jar, cp, home, xmx, opens = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6:]
+out, jar, launcher, cp, home, xmx, opens = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7:]
 argv = (["java", "-Xmx" + xmx, "-XX:+IgnoreUnrecognizedVMOptions"] + opens
         + ["-Djdk.reflect.useDirectMethodHandle=false", "-Dio.netty.tryReflectionSetAccessible=true",
            "-Dai.djl.offline=true", "-Djava.awt.headless=true",
-           "-cp", jar + ":" + cp, "org.rapaio.jupyter.kernel.MainApp", "{connection_file}"])
+           # KernelMain starts the kernel's MainApp; laketune's classes come first so that the channels
+           # run on its LoopThread, without 3.0.1's start-up races (see LoopThread's javadoc).
+           "-cp", launcher + ":" + jar + ":" + cp, "io.laketune.notebooks.KernelMain", "{connection_file}"])
 env = {
     # JShell compiles cells against this class path (the kernel reads it ';'-separated).
     "RJK_CLASSPATH": (jar + ":" + cp).replace(":", ";"),

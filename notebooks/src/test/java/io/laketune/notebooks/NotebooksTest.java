@@ -45,8 +45,11 @@ import org.junit.jupiter.api.TestMethodOrder;
 @Tag("integration")
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class NotebooksTest {
-  /** Seconds a kernel may take to answer its first request, and how many times one is started. */
-  static final int STARTUP_TIMEOUT_S = 60, KERNEL_STARTS = 4;
+  /** Seconds a kernel may take to answer its first request (it takes 3-5 s). */
+  static final int STARTUP_TIMEOUT_S = 60;
+
+  /** Kernels {@link #everyKernelStartAnswers} starts. */
+  static final int KERNEL_STARTS = 10;
 
   /** Seconds a cell may run (nbclient's per-cell timeout). */
   static final int CELL_TIMEOUT_S = 300;
@@ -72,6 +75,21 @@ class NotebooksTest {
     run(List.of("bash", HOME.resolve("notebooks/install-kernel.sh").toString(), "--prefix", JUPYTER.toString()), HOME,
         TARGET.resolve("install-kernel.log"), 120);
     assertTrue(Files.isRegularFile(JUPYTER.resolve("kernels/laketune-java/kernel.json")), "kernel.json installed");
+  }
+
+  /**
+   * A kernel that starts must answer: rapaio-jupyter-kernel 3.0.1's channel threads raced at start-up and
+   * left 3 of 12 kernels deaf here (notebooks/src/main/java/.../LoopThread.java says how); with laketune's
+   * LoopThread every start answers. Each start is a fresh JVM, as nbclient makes one per notebook.
+   */
+  @Test
+  @Order(0)
+  void everyKernelStartAnswers() throws Exception {
+    Path dir = Files.createDirectories(TARGET.resolve("kernel-starts"));
+    Path log = dir.resolve("kernel-starts.log");
+    run(List.of("/usr/bin/python3", HOME.resolve("notebooks/src/test/python/kernel_starts.py").toString(),
+        String.valueOf(KERNEL_STARTS), String.valueOf(STARTUP_TIMEOUT_S)), dir, log, KERNEL_STARTS * (STARTUP_TIMEOUT_S + 30L));
+    assertTrue(Files.readString(log).contains(KERNEL_STARTS + " of " + KERNEL_STARTS + " starts answered"), tail(log));
   }
 
   @Test
@@ -152,20 +170,7 @@ class NotebooksTest {
     List<String> cmd = List.of("jupyter-nbconvert", "--to", "notebook", "--execute", "--inplace",
         "--ExecutePreprocessor.timeout=" + CELL_TIMEOUT_S, "--ExecutePreprocessor.startup_timeout=" + STARTUP_TIMEOUT_S,
         "--ExecutePreprocessor.kernel_name=laketune-java", copy.toString());
-    // A kernel whose channels came up but that never answered kernel_info (seen in 2 of 9 starts on a
-    // loaded machine; it answers in seconds otherwise) is started again, its log kept beside the
-    // notebook's; a cell that fails is never retried.
-    for (int attempt = 1; ; attempt++) {
-      try {
-        run(cmd, EXECUTED, EXECUTED.resolve(name + ".log"), 1800);
-        break;
-      } catch (AssertionError e) {
-        if (attempt == KERNEL_STARTS || !Files.readString(EXECUTED.resolve(name + ".log")).contains("Kernel didn't respond")) throw e;
-        System.out.printf(Locale.ROOT, "notebook %s: the kernel did not answer within %d s; starting it again%n", name, STARTUP_TIMEOUT_S);
-        Files.move(EXECUTED.resolve(name + ".log"), EXECUTED.resolve(name + ".start-" + attempt + ".log"), StandardCopyOption.REPLACE_EXISTING);
-        Files.copy(source, copy, StandardCopyOption.REPLACE_EXISTING);
-      }
-    }
+    run(cmd, EXECUTED, EXECUTED.resolve(name + ".log"), 1800);
     double seconds = (System.nanoTime() - started) / 1e9;
     System.out.printf(Locale.ROOT, "notebook %s executed in %.1f s%n", name, seconds);
     Files.writeString(EXECUTED.resolve(name + ".seconds"), String.format(Locale.ROOT, "%.1f%n", seconds));
