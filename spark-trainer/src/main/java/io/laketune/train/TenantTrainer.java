@@ -26,7 +26,7 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Many tenants, one job: one LoRA/QLoRA adapter per tenant of a dataset prepared with
- * tenant.column, over one frozen base, in one Spark application. The driver and every executor
+ * tenant.column or tenant.inputs, over one frozen base, in one Spark application. The driver and every executor
  * hold the base once ({@link Replicas}) and an adapter per tenant over it. Each round is one Spark
  * job over {@code workers} partitions that runs one step of every tenant still training: each worker
  * trains its micro-batches of every such tenant (accumulation of each), so every worker has the same
@@ -95,7 +95,7 @@ public final class TenantTrainer {
     if (!m.hasTenants()) {
       throw new IllegalArgumentException(TrainConfig.ROOT + ".tenants is set, but " + cfg.data() + " was prepared"
           + " without tenants: prepare it with laketune.prep.tenant.column naming the field that holds each record's"
-          + " tenant, or remove tenants to train it as one dataset.");
+          + " tenant (or tenant.inputs naming each tenant's files), or remove tenants to train it as one dataset.");
     }
     Map<String, String> out = new LinkedHashMap<>();
     List<String> names = cfg.tenants().all() ? new ArrayList<>(m.tenants().keySet()) : cfg.tenants().names();

@@ -53,7 +53,7 @@ public record TrainConfig(String model, String data, String output, Method metho
   }
 
   /**
-   * The tenants key: which tenants of a dataset prepared with tenant.column get an adapter each, in
+   * The tenants key: which tenants of a dataset prepared with tenants (tenant.column, tenant.inputs) get an adapter each, in
    * one job ({@link TenantTrainer}), and what each overrides.
    *
    * @param all tenants = all: every tenant the dataset holds

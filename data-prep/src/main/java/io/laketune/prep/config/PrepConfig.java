@@ -17,6 +17,8 @@ import java.util.Map;
  * @param tokenizer the model directory holding tokenizer.json, local or on a Hadoop FileSystem
  * @param tenantColumn the field (JSONL) or column (tables) naming each record's tenant, or "" for a
  *     dataset of one tenant; each tenant gets its own shards, split and counts under tenants/NAME/
+ * @param tenantInputs a tenant per input instead (tenant.inputs): each tenant's JSONL paths, by name;
+ *     input is then every tenant's paths, and every record read from a tenant's files is that tenant's
  * @param resolvedJson the whole resolved laketune.prep section as JSON, for the manifest
  */
 public record PrepConfig(
@@ -37,17 +39,28 @@ public record PrepConfig(
     long splitBytes,
     int progressSeconds,
     String tenantColumn,
+    Map<String, List<String>> tenantInputs,
     String resolvedJson)
     implements Serializable {
 
   public PrepConfig {
     input = List.copyOf(input);
+    Map<String, List<String>> inputs = new java.util.TreeMap<>();
+    tenantInputs.forEach((tenant, paths) -> inputs.put(tenant, List.copyOf(paths)));
+    tenantInputs = java.util.Collections.unmodifiableMap(inputs);
   }
 
-  /** Whether records carry a tenant (tenant.column is set). */
+  /** Whether records carry a tenant (tenant.column or tenant.inputs is set). */
   public boolean tenants() {
-    return !tenantColumn.isEmpty();
+    return !tenantColumn.isEmpty() || !tenantInputs.isEmpty();
   }
+
+  /**
+   * What a tenant may be called — letters, digits, '.', '_' and '-', at most 128, not starting with
+   * '.': it names the directory tenants/NAME/ of the dataset and of runs.
+   */
+  public static final java.util.regex.Pattern TENANT_NAME =
+      java.util.regex.Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
 
   /** source.format: what laketune.prep.input is, or where the rows come from without it. */
   public enum SourceFormat {

@@ -37,7 +37,7 @@ public final class PrepConfigParser {
   public static final String ROOT = "laketune.prep";
 
   /** Keys below these take any name: they are passed through, or checked here (views). */
-  private static final List<String> FREE_FORM = List.of("format.template_args", "source.views");
+  private static final List<String> FREE_FORM = List.of("format.template_args", "source.views", "tenant.inputs");
 
   /** The keys of one source.views entry. */
   private static final List<String> VIEW_KEYS =
@@ -91,7 +91,12 @@ public final class PrepConfigParser {
 
   private static PrepConfig read(Config c, boolean dataFrame) {
     Values v = new Values(c);
+    Map<String, List<String>> tenantInputs = tenantInputs(v, dataFrame);
     List<String> input = v.stringOrList("input");
+    if (!tenantInputs.isEmpty()) {
+      // A tenant per input: the inputs are every tenant's paths, and the checks below apply to them.
+      tenantInputs.values().forEach(input::addAll);
+    }
     Source source = dataFrame ? dataFrameSource(v, input) : source(v, input);
     String output = v.nonEmpty("output", "the dataset directory to create");
     String tokenizer = v.nonEmpty("tokenizer", "the model directory that holds tokenizer.json");
@@ -127,6 +132,10 @@ public final class PrepConfigParser {
     int progressSeconds = (int) v.longIn("progress_seconds", 0, 86400);
     boolean overwrite = v.bool("overwrite");
     String tenantColumn = v.string("tenant.column").trim();
+    if (!tenantInputs.isEmpty() && !tenantColumn.isEmpty()) {
+      throw v.bad("tenant.column", "is set, but tenant.inputs already names each record's tenant by the file it is"
+          + " in: keep one of them");
+    }
     String resolvedJson = c.root().render(ConfigRenderOptions.concise());
     return new PrepConfig(
         input,
@@ -146,7 +155,48 @@ public final class PrepConfigParser {
         splitBytes,
         progressSeconds,
         tenantColumn,
+        tenantInputs,
         resolvedJson);
+  }
+
+  /**
+   * tenant.inputs: a tenant per input, NAME = a JSONL path, directory or glob, or a list of them. It
+   * stands instead of laketune.prep.input; tables name their tenant with a column (tenant.column), which
+   * a query can add as a literal per table.
+   */
+  private static Map<String, List<String>> tenantInputs(Values v, boolean dataFrame) {
+    Map<String, List<String>> out = new java.util.TreeMap<>();
+    for (String name : v.c.getObject("tenant.inputs").keySet()) {
+      String key = "tenant.inputs.\"" + name + "\"";
+      if (!PrepConfig.TENANT_NAME.matcher(name).matches()) {
+        throw v.bad(key, "names a tenant \"" + name + "\" that cannot name a directory: use letters, digits, '.',"
+            + " '_' and '-', at most 128, not starting with '.'");
+      }
+      List<String> paths = v.stringOrList(key);
+      if (paths.isEmpty()) {
+        throw v.bad(key, "is empty: give the JSONL files of tenant " + name + " (a file, a directory or a glob, or a"
+            + " list of them)");
+      }
+      out.put(name, paths);
+    }
+    if (out.isEmpty()) {
+      return out;
+    }
+    if (dataFrame) {
+      throw v.bad("tenant.inputs", "is set, but the DataFrame given to Prepare.prepare is the input: name each row's"
+          + " tenant with a column (tenant.column)");
+    }
+    if (!v.stringOrList("input").isEmpty()) {
+      throw v.bad("input", "is set, but tenant.inputs names the inputs, each tenant's own: move these paths under"
+          + " tenant.inputs, or remove tenant.inputs");
+    }
+    SourceFormat format = v.choice("source.format", SourceFormat.class, SourceFormat.DATAFRAME);
+    if (format != SourceFormat.JSONL) {
+      throw v.bad("tenant.inputs", "is set, but source.format = " + name(format) + ": a tenant per input is for JSONL"
+          + " files; for tables set tenant.column, adding it per table in a query if need be (SELECT *, 'acme' AS"
+          + " tenant FROM t1 UNION ALL ...)");
+    }
+    return out;
   }
 
   /** The source section, checked against laketune.prep.input. */

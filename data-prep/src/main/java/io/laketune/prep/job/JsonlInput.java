@@ -14,8 +14,10 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -29,16 +31,30 @@ final class JsonlInput implements Input {
   private final List<InputFile> files;
   private final String resolvedJson;
   private final List<String> patterns;
+  /** Each file's tenant with tenant.inputs, by path; empty otherwise. */
+  private final HashMap<String, String> tenantOfFile;
 
-  private JsonlInput(List<InputFile> files, PrepConfig config) {
+  private JsonlInput(List<InputFile> files, HashMap<String, String> tenantOfFile, PrepConfig config) {
     this.files = files;
+    this.tenantOfFile = tenantOfFile;
     this.resolvedJson = config.resolvedJson();
     this.patterns = config.input();
   }
 
-  /** @throws IllegalArgumentException when a pattern matches no file */
+  /** @throws IllegalArgumentException when a pattern matches no file, or two tenants' patterns one file */
   static JsonlInput of(PrepConfig config, Configuration hadoop) throws IOException {
-    return new JsonlInput(InputFiles.expand(config.input(), hadoop), config);
+    HashMap<String, String> tenantOfFile = new HashMap<>();
+    for (Map.Entry<String, List<String>> tenant : config.tenantInputs().entrySet()) {
+      for (InputFile f : InputFiles.expand(tenant.getValue(), hadoop, "laketune.prep.tenant.inputs." + tenant.getKey())) {
+        String other = tenantOfFile.putIfAbsent(f.path(), tenant.getKey());
+        if (other != null && !other.equals(tenant.getKey())) {
+          throw new IllegalArgumentException("laketune.prep.tenant.inputs: " + f.path() + " is an input of tenant "
+              + other + " and of tenant " + tenant.getKey() + "; a file's records belong to one tenant: narrow the"
+              + " paths so that each file is one tenant's.");
+        }
+      }
+    }
+    return new JsonlInput(InputFiles.expand(config.input(), hadoop), tenantOfFile, config);
   }
 
   @Override
@@ -83,11 +99,13 @@ final class JsonlInput implements Input {
     Progress.Counters counters = progress.counters();
     long maxBytes = config.length().maxRecordBytes();
     String location = config.tokenizer();
+    HashMap<String, String> tenants = tenantOfFile;
     return sc.parallelize(chunks, chunks.size()).mapPartitions(it -> {
       Chunk chunk = it.next();
       RecordProcessor processor =
           new RecordProcessor(config, TokenizerCache.get(location, fingerprint, conf.get()));
-      return processor.process(chunk, ChunkLines.open(chunk, maxBytes, conf.get()), counters);
+      return processor.process(chunk, tenants.getOrDefault(chunk.file().path(), ""),
+          ChunkLines.open(chunk, maxBytes, conf.get()), counters);
     });
   }
 

@@ -39,9 +39,11 @@ sealed interface Outcome extends Serializable {
    * @param file the JSONL file, or the table row's data file (null when the source does not say)
    * @param line the JSONL line number, or the row's position in its data file (-1 when unknown)
    * @param row null for a JSONL line; for a table row its key and identity hash
+   * @param tenant the record's tenant where it is known, else "": always with tenant.inputs (the
+   *     file's tenant); with tenant.column once the record has parsed and names a valid tenant
    */
-  record Rejected(String file, long line, String reason, String detail, String excerpt, TableRow row)
-      implements Outcome {}
+  record Rejected(String file, long line, String reason, String detail, String excerpt, TableRow row,
+      String tenant) implements Outcome {}
 
   /**
    * What identifies a rejected table row besides its file and position.

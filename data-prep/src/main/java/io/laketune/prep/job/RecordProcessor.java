@@ -36,6 +36,8 @@ final class RecordProcessor {
   private final RecordFormat format;
   private final ExampleTokenizer tokenizer;
   private final JsonLine json = new JsonLine();
+  /** The tenant of the record in hand, once known ("" until then): its reject carries it. */
+  private String recordTenant = "";
 
   RecordProcessor(PrepConfig config, Tokenizer tokenizer) {
     this.config = config;
@@ -43,8 +45,12 @@ final class RecordProcessor {
     this.tokenizer = new ExampleTokenizer(tokenizer, config);
   }
 
-  /** Outcomes of the chunk's lines, in order; the stream is closed at the end. */
-  Iterator<Outcome> process(Chunk chunk, ChunkLines lines, Progress.Counters counters) {
+  /**
+   * Outcomes of the chunk's lines, in order; the stream is closed at the end.
+   *
+   * @param fileTenant the tenant of every line of the chunk's file (tenant.inputs), or ""
+   */
+  Iterator<Outcome> process(Chunk chunk, String fileTenant, ChunkLines lines, Progress.Counters counters) {
     return new Iterator<>() {
       private Outcome next;
       private boolean done;
@@ -54,6 +60,7 @@ final class RecordProcessor {
         if (next == null && !done) {
           try {
             if (lines.next()) {
+              startRecord(fileTenant);
               next = outcome(chunk, lines);
               counters.record(next);
             } else {
@@ -86,7 +93,7 @@ final class RecordProcessor {
     if (lines.tooLarge()) {
       return new Outcome.Rejected(file, line, RejectReason.RECORD_TOO_LARGE.label(),
           "the line has " + lines.size() + " bytes, more than length.max_record_bytes = "
-              + config.length().maxRecordBytes(), excerpt(lines), null);
+              + config.length().maxRecordBytes(), excerpt(lines), null, recordTenant);
     }
     String text = null;
     try {
@@ -94,8 +101,18 @@ final class RecordProcessor {
       return example(chunk.file().index(), line, json.parse(text));
     } catch (BadRecordException e) {
       String shown = text != null ? text.substring(0, Math.min(EXCERPT, text.length())) : excerpt(lines);
-      return new Outcome.Rejected(file, line, e.reason().label(), e.detail(), shown, null);
+      return new Outcome.Rejected(file, line, e.reason().label(), e.detail(), shown, null, recordTenant);
     }
+  }
+
+  /** A new record begins; its tenant, when its input names it (tenant.inputs), or "". */
+  void startRecord(String inputTenant) {
+    recordTenant = inputTenant;
+  }
+
+  /** The tenant of the record in hand as far as it is known: see Outcome.Rejected. */
+  String recordTenant() {
+    return recordTenant;
   }
 
   /**
@@ -104,8 +121,11 @@ final class RecordProcessor {
    * @param inputHi with inputLo, the record's input order (see Outcome.Example)
    */
   Outcome example(long inputHi, long inputLo, JsonNode record) throws BadRecordException {
+    if (!config.tenantColumn().isEmpty()) {
+      recordTenant = tenant(record);
+    }
+    String tenant = recordTenant;
     long splitHash = config.split().byContent() ? 0 : idHash(record);
-    String tenant = config.tenants() ? tenant(record) : "";
     Rendered rendered = format.render(record);
     long[] hash = ContentHash.of(rendered.content());
     TokenizedDoc doc = tokenizer.tokenize(rendered);
@@ -153,7 +173,7 @@ final class RecordProcessor {
           "field \"" + field + "\" (tenant.column) must be a string or an integer");
     }
     String name = value.asText();
-    if (!TENANT_NAME.matcher(name).matches()) {
+    if (!PrepConfig.TENANT_NAME.matcher(name).matches()) {
       throw new BadRecordException(RejectReason.WRONG_TYPE, "tenant \"" + excerptOf(name) + "\" (field \"" + field
           + "\", tenant.column) is not a tenant name: use letters, digits, '.', '_' and '-', at most 128, not starting"
           + " with '.'");
@@ -161,8 +181,6 @@ final class RecordProcessor {
     return name;
   }
 
-  /** What a tenant may be called: it names the directory tenants/NAME/ of the dataset and of runs. */
-  static final java.util.regex.Pattern TENANT_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}");
 
   private static String excerptOf(String s) {
     return s.length() > 40 ? s.substring(0, 40) + "..." : s;

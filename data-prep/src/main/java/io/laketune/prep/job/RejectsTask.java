@@ -19,7 +19,8 @@ import org.apache.hadoop.fs.Path;
  * "excerpt"}; for table rows, one file per part of the rejects sorted by row identity (see
  * PrepareJob), of {"file", "row", "key", "reason", "detail", "excerpt"} where "file" is the data
  * file, "row" the position in it (from 0) and "key" the source.key value — each left out when the
- * source does not give it — and "excerpt" the start of the row's values as JSON. A part without
+ * source does not give it — and "excerpt" the start of the row's values as JSON. In a dataset of
+ * tenants each also has the record's "tenant" where it is known (see Outcome.Rejected). A part without
  * rejects writes no file.
  */
 final class RejectsTask implements Serializable {
@@ -83,6 +84,9 @@ final class RejectsTask implements Serializable {
       if (r.row().key() != null) {
         node.set("key", JSON.readTree(r.row().key()));
       }
+    }
+    if (!r.tenant().isEmpty()) {
+      node.put("tenant", r.tenant());
     }
     node.put("reason", r.reason());
     node.put("detail", r.detail());

@@ -55,13 +55,14 @@ final class TableRows {
     // The row's identity: its values, hashed. Equal rows give equal outcomes, so ordering by it
     // is as good as by file and position, and it does not change when files are rewritten.
     long[] id = ContentHash.sha128(json);
+    processor.startRecord("");
     try {
       return processor.example(id[0], id[1], records.parse(raw));
     } catch (BadRecordException e) {
       String start = new String(json, 0, Math.min(json.length, 4 * RecordProcessor.EXCERPT), StandardCharsets.UTF_8);
       return new Outcome.Rejected(records.file(row), records.position(row), e.reason().label(), e.detail(),
           start.substring(0, Math.min(RecordProcessor.EXCERPT, start.length())),
-          new Outcome.TableRow(records.key(raw), id[0], id[1]));
+          new Outcome.TableRow(records.key(raw), id[0], id[1]), processor.recordTenant());
     }
   }
 }

@@ -15,7 +15,10 @@ final class Tally implements Serializable {
   final long[] splitTokens = new long[2];
   final Map<String, Long> rejected = new TreeMap<>();
   final Map<String, Long> dropped = new TreeMap<>();
-  /** The same counts per tenant (tenant.column), by name; empty for a dataset of one tenant. */
+  /**
+   * The same counts per tenant, by name; empty for a dataset of one tenant. A reject counts in its
+   * tenant's when its tenant is known (see Outcome.Rejected).
+   */
   final Map<String, Tally> tenants = new TreeMap<>();
 
   static Tally of(Iterator<Outcome> outcomes) {
@@ -28,7 +31,7 @@ final class Tally implements Serializable {
 
   void add(Outcome outcome) {
     String tenant = outcome instanceof Outcome.Example e ? e.tenant()
-        : outcome instanceof Outcome.Dropped d ? d.tenant() : "";
+        : outcome instanceof Outcome.Dropped d ? d.tenant() : ((Outcome.Rejected) outcome).tenant();
     if (!tenant.isEmpty()) {
       tenants.computeIfAbsent(tenant, t -> new Tally()).add1(outcome);
     }

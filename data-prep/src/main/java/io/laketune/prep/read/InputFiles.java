@@ -24,6 +24,14 @@ public final class InputFiles {
 
   /** @throws IllegalArgumentException when a pattern matches no file */
   public static List<InputFile> expand(List<String> patterns, Configuration conf) throws IOException {
+    return expand(patterns, conf, "laketune.prep.input");
+  }
+
+  /**
+   * @param key the configuration key that gave the patterns, for the message
+   * @throws IllegalArgumentException when a pattern matches no file
+   */
+  public static List<InputFile> expand(List<String> patterns, Configuration conf, String key) throws IOException {
     Map<String, Long> files = new LinkedHashMap<>();
     for (String pattern : patterns) {
       Path path = new Path(pattern);
@@ -41,7 +49,7 @@ public final class InputFiles {
         }
       }
       if (found.isEmpty()) {
-        throw new IllegalArgumentException("laketune.prep.input: " + pattern + " matches no file"
+        throw new IllegalArgumentException(key + ": " + pattern + " matches no file"
             + (matches != null && matches.length > 0 ? " (only empty directories or hidden files)" : "")
             + "; check the path and its FileSystem scheme.");
       }

@@ -35,11 +35,12 @@ import org.apache.hadoop.fs.Path;
  * @param rejects where the rejected lines are listed
  * @param source where the records came from: for tables the location and the exact version or
  *     snapshot read (see {@link SourceInfo}); null in manifests written before it existed
- * @param tenant in tenants/NAME/manifest.json of a dataset prepared with tenant.column: NAME (the
+ * @param tenant in tenants/NAME/manifest.json of a dataset prepared with tenants: NAME (the
  *     counts and splits are then that tenant's); absent elsewhere
  * @param config the resolved laketune.prep section that made the dataset, with the table versions
  *     the job resolved written in: preparing from it again reads the same rows
- * @param tenants in the top manifest of a dataset prepared with tenant.column: each tenant's
+ * @param tenants in the top manifest of a dataset prepared with tenants (tenant.column or
+ *     tenant.inputs): each tenant's
  *     directory, counts and split sizes, by name; absent for a dataset of one tenant
  */
 public record Manifest(
@@ -98,12 +99,14 @@ public record Manifest(
       implements Serializable {}
 
   /**
-   * One tenant of a dataset prepared with tenant.column.
+   * One tenant of a dataset prepared with tenants (tenant.column or tenant.inputs).
    *
    * @param path its dataset directory relative to the top one, tenants/NAME (with a manifest.json of
    *     its own)
-   * @param counts its records: read = kept + dropped + duplicates (a rejected record may have no
-   *     tenant: rejects are counted in the top manifest only)
+   * @param counts its records, its rejects among them where their tenant is known: always with
+   *     tenant.inputs, with tenant.column when the record names a valid tenant (a line that is no JSON
+   *     or lacks the column counts in the top manifest only); the reject lines themselves are in the
+   *     top rejects/, each with its "tenant"
    * @param splits its train and validation sizes (the shards are listed in its own manifest)
    */
   public record TenantInfo(String path, Counts counts, Map<String, SplitInfo> splits) {}

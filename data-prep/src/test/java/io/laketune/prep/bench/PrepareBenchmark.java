@@ -235,7 +235,7 @@ public final class PrepareBenchmark {
     PrepConfig at = new PrepConfig(config.input(), config.source(), output, true, config.tokenizer(), config.format(),
         config.labels(), config.length(), config.pack(), config.split(), config.dedup(), config.seed(),
         config.maxRejectFraction(), config.shardTokens(), config.splitBytes(), config.progressSeconds(), config.tenantColumn(),
-        config.resolvedJson());
+        config.tenantInputs(), config.resolvedJson());
     return PrepareJob.run(spark, at, new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8));
   }
 
