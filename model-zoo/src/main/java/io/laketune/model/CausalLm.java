@@ -16,6 +16,9 @@ public interface CausalLm {
   /** The loss over the batch's labels, forward only. */
   Loss loss(Batch batch);
 
+  /** The loss of each row of the batch (sum and count over its own labels), forward only: one forward for all rows. */
+  Loss[] rowLosses(Batch batch);
+
   /**
    * Forward and backward: adds d(loss)/d(param) * gradScale * count into the trainable gradients,
    * i.e. the gradient of {@code gradScale * sum} of token losses. Pass 1/count for this batch's mean,

@@ -243,6 +243,16 @@ public final class LlamaModel implements CausalLm {
   }
 
   @Override
+  public Loss[] rowLosses(Batch batch) {
+    requireLabels(batch);
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      LmHeadLoss.Result[] r = LmHeadLoss.perSequence(lmHead, finalNorm.forward(hidden(batch, context(batch)), null),
+          CrossEntropy.shiftedTargets(batch.labels()), batch.inputIds().length, cfg.vocabSize());
+      return java.util.Arrays.stream(r).map(x -> new Loss(x.sum(), x.count())).toArray(Loss[]::new);
+    }
+  }
+
+  @Override
   public Loss loss(Batch batch) {
     requireLabels(batch);
     try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
