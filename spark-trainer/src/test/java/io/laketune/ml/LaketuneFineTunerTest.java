@@ -107,8 +107,8 @@ class LaketuneFineTunerTest {
     m = assertThrows(IllegalArgumentException.class, () -> tuner("x").setInputCol("question").transformSchema(sotu.schema()))
         .getMessage();
     assertTrue(m.contains("inputCol") && m.contains("'question'") && m.contains("prompt"), m);
-    m = assertThrows(IllegalArgumentException.class, () -> tuner("x").setTrainConf("optimizer.lr = lots").fit(sotu)).getMessage();
-    assertTrue(m.contains("optimizer.lr"), m);
+    m = assertThrows(IllegalArgumentException.class, () -> tuner("x").setTrainConf("optimizer.weight_decay = lots").fit(sotu)).getMessage();
+    assertTrue(m.contains("optimizer.weight_decay"), m);
     LaketuneModel model = model();
     m = assertThrows(IllegalArgumentException.class, () -> model.copy(new org.apache.spark.ml.param.ParamMap()).setTemperature(-1))
         .getMessage();
