@@ -26,7 +26,8 @@ import org.apache.spark.sql.RowFactory;
 /**
  * The executor side of {@link LaketuneModel#transform}: reads a partition's rows {@code batchSize} at a
  * time, scores each batch's texts in one forward pass per adapter (the rows of one tenant go together)
- * and continues each prompt with a KV cache, and returns each row with the new columns appended.
+ * and continues the batch's prompts together, one batched KV-cache decoding step per token, and returns
+ * each row with the new columns appended.
  *
  * <p>Per row: loss (mean cross-entropy over its tokens after the first, as {@code laketune eval} of a
  * {@code {"text": ...}} line), perplexity = exp(loss) and tokens (how many were scored; 0 and null loss for
@@ -136,15 +137,23 @@ final class PartitionScorer implements Serializable {
     int[] stop = IntStream.concat(IntStream.concat(Arrays.stream(tok.eosIds()), Arrays.stream(lm.config().eosTokenIds())),
         Arrays.stream(s.stopTokens())).distinct().toArray();
     int at = s.score() ? 3 : 0;
+    List<Integer> going = new ArrayList<>();
+    List<int[]> prompts = new ArrayList<>();
     for (int i : which) {
       String prompt = rows.get(i).getString(s.promptIndex());
       int[] ids = prompt == null ? new int[0] : tok.encode(prompt);
       if (ids.length == 0) continue;
-      // A sampler per row, seeded alike: a row's text does not depend on its partition or neighbours.
-      int[] produced = Generator.generate(lm, ids, s.maxNewTokens(),
-          new Sampler(s.temperature(), s.topK(), s.topP(), s.seed()), stop, null);
-      extra[i][at] = tok.decode(produced, true);
-      extra[i][at + 1] = produced.length;
+      going.add(i);
+      prompts.add(ids);
+    }
+    if (prompts.isEmpty()) return;
+    // A sampler per row, seeded alike: a row's text does not depend on its partition or neighbours.
+    Sampler[] samplers = new Sampler[prompts.size()];
+    for (int j = 0; j < samplers.length; j++) samplers[j] = new Sampler(s.temperature(), s.topK(), s.topP(), s.seed());
+    int[][] produced = Generator.generate(lm, prompts.toArray(int[][]::new), s.maxNewTokens(), samplers, stop);
+    for (int j = 0; j < produced.length; j++) {
+      extra[going.get(j)][at] = tok.decode(produced[j], true);
+      extra[going.get(j)][at + 1] = produced[j].length;
     }
   }
 

@@ -17,7 +17,8 @@ public final class FineTuneExample {
   private FineTuneExample() {}
 
   // README example: begin
-  static Dataset<Row> fineTuneAndAnswer(Dataset<Row> tickets, String model, String runDir, String savedModel) {
+  static Dataset<Row> fineTuneAndAnswer(Dataset<Row> tickets, String model, String runDir, String savedModel)
+      throws java.io.IOException {
     LaketuneFineTuner tuner = new LaketuneFineTuner()
         .setModel(model)                      // a Hugging Face checkpoint directory, any Hadoop FS
         .setOutputDir(runDir)                 // runDir/data: the prepared dataset; runDir/run: the run
