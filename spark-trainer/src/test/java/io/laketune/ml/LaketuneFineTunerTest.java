@@ -150,6 +150,14 @@ class LaketuneFineTunerTest {
       assertEquals(generated.strip(), ((String) r.getAs("generated")).strip(), "row: " + prompt);
       assertTrue((int) r.getAs("generated_tokens") > 0);
     }
+    // Sampled: each row draws as laketune generate does with the same temperature, top-k and seed.
+    List<Row> sampled = m.copy(new org.apache.spark.ml.param.ParamMap()).setLossCol("").setTemperature(0.8).setTopK(20)
+        .setSampleSeed(3).transform(in).collectAsList();
+    for (Row r : sampled) {
+      String generated = cli("generate", "--model", base.toString(), "--adapter", adapter.toString(), "--prompt",
+          r.getAs("prompt"), "--max-new-tokens", "6", "--temperature", "0.8", "--top-k", "20", "--seed", "3");
+      assertEquals(generated.strip(), ((String) r.getAs("generated")).strip(), "sampled, row: " + r.getAs("prompt"));
+    }
     // The adapter changes the scores: the bare base scores the same rows differently.
     Row baseRow = LaketuneModel.of(base.toString(), Map.of()).setInputCol("prompt").transform(in.limit(1)).first();
     assertNotEquals((double) baseRow.getAs("loss"), (double) out.stream().filter(r -> r.getAs("prompt").equals(baseRow.getAs("prompt")))
