@@ -227,6 +227,16 @@ public final class Gpt2Model implements CausalLm {
   }
 
   @Override
+  public Loss[] rowLosses(Batch batch) {
+    LlamaModel.requireLabels(batch);
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      LmHeadLoss.Result[] r = LmHeadLoss.perSequence(lmHead, lnF.forward(hidden(batch), null),
+          CrossEntropy.shiftedTargets(batch.labels()), batch.inputIds().length, cfg.vocabSize());
+      return java.util.Arrays.stream(r).map(x -> new Loss(x.sum(), x.count())).toArray(Loss[]::new);
+    }
+  }
+
+  @Override
   public Loss loss(Batch batch) {
     LlamaModel.requireLabels(batch);
     try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {

@@ -199,17 +199,34 @@ public final class LlamaModel implements CausalLm {
       return norm1.backward(dh1, c.n1).addi(dx2);
     }
 
-    INDArray decode(INDArray x, Rope.Tables tables, KvCache cache, int layer, int start, int tn) {
+    /**
+     * New tokens of one or more sequences, x [N, C]: rows rows[i]..rows[i+1]-1 continue sequence i,
+     * whose cache they are written into from position starts[i]. The projections and the MLP run on
+     * all N rows at once; attention runs per sequence over its own cache.
+     */
+    INDArray decode(INDArray x, Rope.Tables tables, KvCache[] caches, int layer, int[] starts, int[] rows) {
       INDArray h1 = norm1.forward(x, null);
       INDArray qr = rope.forward(q.forward(h1), cfg.numHeads(), tables);
       INDArray kr = rope.forward(k.forward(h1), cfg.numKvHeads(), tables);
       INDArray vv = v.forward(h1);
-      writeCache(cache.keys(layer), kr, start, tn);
-      writeCache(cache.values(layer), vv, start, tn);
-      INDArray a = attn.attendCached(qr, cache.keys(layer), cache.values(layer), start, tn,
-          cfg.slidingWindow());
+      INDArray a = caches.length == 1 ? null : qr.ulike();
+      for (int i = 0; i < caches.length; i++) {
+        int tn = rows[i + 1] - rows[i];
+        INDArray[] seq = caches.length == 1 ? new INDArray[] {qr, kr, vv} : new INDArray[] {rowsOf(qr, rows, i),
+            rowsOf(kr, rows, i), rowsOf(vv, rows, i)};
+        KvCache cache = caches[i];
+        writeCache(cache.keys(layer), seq[1], starts[i], tn);
+        writeCache(cache.values(layer), seq[2], starts[i], tn);
+        INDArray ai = attn.attendCached(seq[0], cache.keys(layer), cache.values(layer), starts[i], tn, cfg.slidingWindow());
+        if (a == null) a = ai;
+        else rowsOf(a, rows, i).assign(ai);
+      }
       INDArray x2 = o.forward(a).addi(x);
       return mlp.forward(norm2.forward(x2, null), null).addi(x2);
+    }
+
+    private static INDArray rowsOf(INDArray m, int[] rows, int i) {
+      return m.get(NDArrayIndex.interval(rows[i], rows[i + 1]), NDArrayIndex.all());
     }
 
     void writeCache(INDArray store, INDArray x2d, int start, int tn) {
@@ -240,6 +257,16 @@ public final class LlamaModel implements CausalLm {
     INDArray x = embed.forward(batch.flatIds());
     for (Block blk : blocks) x = blk.forward(x, ctx, null);
     return x;
+  }
+
+  @Override
+  public Loss[] rowLosses(Batch batch) {
+    requireLabels(batch);
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      LmHeadLoss.Result[] r = LmHeadLoss.perSequence(lmHead, finalNorm.forward(hidden(batch, context(batch)), null),
+          CrossEntropy.shiftedTargets(batch.labels()), batch.inputIds().length, cfg.vocabSize());
+      return java.util.Arrays.stream(r).map(x -> new Loss(x.sum(), x.count())).toArray(Loss[]::new);
+    }
   }
 
   @Override
@@ -309,9 +336,30 @@ public final class LlamaModel implements CausalLm {
     for (int i = 0; i < tokens.length; i++) positions[i] = start + i;
     Rope.Tables tables = rope.tables(positions);
     INDArray x = embed.forward(tokens);
-    for (int l = 0; l < blocks.length; l++) x = blocks[l].decode(x, tables, cache, l, start, tokens.length);
+    KvCache[] caches = {cache};
+    for (int l = 0; l < blocks.length; l++) {
+      x = blocks[l].decode(x, tables, caches, l, new int[] {start}, new int[] {0, tokens.length});
+    }
     cache.advance(tokens.length);
     INDArray last = x.getRow(tokens.length - 1, true);
     return lmHead.forward(finalNorm.forward(last, null)).reshape(cfg.vocabSize());
+  }
+
+  @Override
+  public INDArray decode(int[] tokens, KvCache[] caches) {
+    if (tokens.length != caches.length) throw new IllegalArgumentException(tokens.length + " tokens for " + caches.length + " caches");
+    try (MemoryWorkspace ws = Workspaces.open(Workspaces.STEP)) {
+      int[] starts = new int[caches.length];
+      int[] rows = new int[caches.length + 1];
+      for (int i = 0; i < caches.length; i++) {
+        starts[i] = caches[i].reserve(1);
+        rows[i + 1] = i + 1;
+      }
+      Rope.Tables tables = rope.tables(starts);
+      INDArray x = embed.forward(tokens);
+      for (int l = 0; l < blocks.length; l++) x = blocks[l].decode(x, tables, caches, l, starts, rows);
+      for (KvCache c : caches) c.advance(1);
+      return lmHead.forward(finalNorm.forward(x, null)).detach();
+    }
   }
 }

@@ -180,6 +180,7 @@ public final class CausalSelfAttention {
    */
   public INDArray attendCached(INDArray q2, INDArray keys, INDArray values, int start, int tn,
       int slidingWindow) {
+    if (tn == 1) return attendOne(q2, keys, values, start, slidingWindow);
     int len = start + tn;
     INDArray q = toHeads(q2, 1, tn, heads, headDim);
     double[] bias = new double[tn * len];
@@ -204,6 +205,22 @@ public final class CausalSelfAttention {
       Nd4j.gemm(s, v, slice(out, 0, h), false, false, 1.0, 0.0);
     }
     return fromHeads(out, 1, tn, heads, headDim);
+  }
+
+  /**
+   * One new token at position pos, every head in two batched products: query head h = kv * group + g
+   * reads kv head kv, so q [1, H*D] is [Hkv, group, D] as it lies. Only the visible keys (the last
+   * slidingWindow ones, or all) are read, so no mask is needed; the masked ones weigh exactly 0 in
+   * the general path too.
+   */
+  private INDArray attendOne(INDArray q2, INDArray keys, INDArray values, int pos, int slidingWindow) {
+    int from = slidingWindow > 0 ? Math.max(0, pos + 1 - slidingWindow) : 0;
+    INDArray q = q2.reshape('c', kvHeads, heads / kvHeads, headDim);
+    INDArray k = keys.get(NDArrayIndex.all(), NDArrayIndex.interval(from, pos + 1), NDArrayIndex.all());
+    INDArray v = values.get(NDArrayIndex.all(), NDArrayIndex.interval(from, pos + 1), NDArrayIndex.all());
+    INDArray s = Nd4j.matmul(q, k, false, true, false).muli(scale);
+    Nd4j.exec(new SoftMax(s, s, 2));
+    return Nd4j.matmul(s, v).reshape('c', 1, heads * headDim);
   }
 
   public int heads() {

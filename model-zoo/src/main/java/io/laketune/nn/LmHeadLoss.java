@@ -41,6 +41,20 @@ public final class LmHeadLoss {
     return apply(lmHead, hidden, targets, chunkRows(vocab), scale, backward);
   }
 
+  /**
+   * The loss of each of B sequences of T positions (hidden [B*T, C], row n = b*T + t), forward only:
+   * what {@link #apply} sums, kept apart per sequence.
+   */
+  public static Result[] perSequence(Projection lmHead, INDArray hidden, int[] targets, int sequences, long vocab) {
+    int t = targets.length / sequences;
+    Result[] out = new Result[sequences];
+    for (int b = 0; b < sequences; b++) {
+      out[b] = apply(lmHead, hidden.get(NDArrayIndex.interval((long) b * t, (long) (b + 1) * t), NDArrayIndex.all()),
+          java.util.Arrays.copyOfRange(targets, b * t, (b + 1) * t), vocab, 0, false);
+    }
+    return out;
+  }
+
   static Result apply(Projection lmHead, INDArray hidden, int[] targets, int chunkRows, double scale,
       boolean backward) {
     int[] labelled = IntStream.range(0, targets.length).filter(n -> targets[n] != CrossEntropy.IGNORE_INDEX).toArray();

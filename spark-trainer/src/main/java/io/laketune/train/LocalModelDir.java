@@ -14,12 +14,12 @@ import org.apache.hadoop.fs.FileSystem;
  * A model directory on the local disk: a local path as is, or a copy of one on another Hadoop
  * FileSystem (HDFS, S3A) made once per JVM into a temporary folder.
  */
-final class LocalModelDir {
+public final class LocalModelDir {
   private static final Map<String, Path> COPIES = new ConcurrentHashMap<>();
 
   private LocalModelDir() {}
 
-  static Path of(String uri) {
+  public static Path of(String uri) {
     org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(uri);
     String scheme = p.toUri().getScheme();
     if (scheme == null || scheme.equals("file")) return Path.of(p.toUri().getPath());

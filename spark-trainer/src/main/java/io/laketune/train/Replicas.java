@@ -37,9 +37,9 @@ public final class Replicas {
 
   /**
    * The frozen base of an adapter spec, loaded (and quantised) once per JVM and shared by every replica
-   * and, on a driver of many tenants, by every tenant's adapter.
+   * and, on a driver of many tenants, by every tenant's adapter (and by io.laketune.ml's scoring on executors).
    */
-  static CausalLm base(ModelSpec spec) {
+  public static CausalLm base(ModelSpec spec) {
     io.laketune.platform.NativeBuilds.init();
     return BASES.computeIfAbsent(spec.baseKey(), k -> loadFrozen(LocalModelDir.of(spec.model()), spec));
   }
