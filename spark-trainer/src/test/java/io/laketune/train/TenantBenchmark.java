@@ -17,9 +17,11 @@ import java.util.Map;
  * model loads. Run with
  * {@code flock /tmp/laketune-heavy.lock java -cp <spark-trainer test class path> io.laketune.train.TenantBenchmark [K] [steps]}.
  *
- * <p>The separate runs go in this JVM one after another, each with its own Spark session and, as a
- * fresh JVM would, an empty model cache; they do not pay a JVM start each (a few seconds more per
- * run in real life), so the ratio printed is a lower bound.
+ * <p>The separate runs are timed twice. First as K {@code bin/laketune train} processes one after
+ * another, as a user scripting K runs starts them (each pays its JVM, Spark and native start and loads
+ * the base); then in this JVM one after another, each with its own Spark session and an empty model
+ * cache but no JVM start: a lower bound of what separate runs cost. Run from the project root (bin/laketune
+ * must be built).
  */
 public final class TenantBenchmark {
   private TenantBenchmark() {}
@@ -47,15 +49,28 @@ public final class TenantBenchmark {
     String common = "model = \"" + model + "\", method = lora, lora { r = 8, alpha = 16, target_modules = all-linear },"
         + " workers = 2, batch.micro_batch_size = 2, max_steps = " + steps + ", optimizer.lr = 2e-3";
 
+    List<Path> solo = new ArrayList<>();
+    for (int t = 0; t < k; t++) {
+      Path conf = dir.resolve("solo-" + t + ".conf");
+      Files.writeString(conf, "laketune.train { " + common + ", data = \"" + data.resolve("tenants/t" + t)
+          + "\", output = \"" + dir.resolve("solo/t" + t) + "\" }");
+      solo.add(conf);
+    }
+    long tp = System.nanoTime();
+    for (int t = 0; t < k; t++) {
+      Process p = new ProcessBuilder("bin/laketune", "train", "--config", solo.get(t).toString(), "--set",
+          "output=\"" + dir.resolve("process/t" + t) + "\"").redirectErrorStream(true)
+          .redirectOutput(dir.resolve("process-" + t + ".log").toFile()).start();
+      check(p.waitFor(), "bin/laketune train of tenant t" + t + " (log " + dir.resolve("process-" + t + ".log") + ")");
+    }
+    double processes = (System.nanoTime() - tp) / 1e9;
+
     System.setOut(new PrintStream(java.io.OutputStream.nullOutputStream()));
     long loads0 = Replicas.baseLoads();
     long t0 = System.nanoTime();
     for (int t = 0; t < k; t++) {
       Replicas.clear();
-      Path conf = dir.resolve("solo-" + t + ".conf");
-      Files.writeString(conf, "laketune.train { " + common + ", data = \"" + data.resolve("tenants/t" + t)
-          + "\", output = \"" + dir.resolve("solo/t" + t) + "\" }");
-      check(Laketune.run("train", "--config", conf.toString()), "train of tenant t" + t);
+      check(Laketune.run("train", "--config", solo.get(t).toString()), "train of tenant t" + t);
     }
     double separate = (System.nanoTime() - t0) / 1e9;
     long separateLoads = Replicas.baseLoads() - loads0;
@@ -74,9 +89,12 @@ public final class TenantBenchmark {
     System.out.printf(Locale.ROOT, "K = %d tenants of stories260K, LoRA r=8 all-linear, %d steps each, 2 workers x 2 rows"
         + " x 64 tokens, local[2]%n", k, steps);
     System.out.printf(Locale.ROOT, "%-28s %10s %12s%n", "", "wall s", "base loads");
-    System.out.printf(Locale.ROOT, "%-28s %10.1f %12d%n", k + " separate train runs", separate, separateLoads);
-    System.out.printf(Locale.ROOT, "%-28s %10.1f %12d%n", "one job, tenants = all", one, oneLoads);
-    System.out.printf(Locale.ROOT, "wall time ratio %.2fx, base loads %d -> %d%n", separate / one, separateLoads, oneLoads);
+    System.out.printf(Locale.ROOT, "%-40s %10s %12s %8s%n", "", "wall s", "base loads", "ratio");
+    System.out.printf(Locale.ROOT, "%-40s %10.1f %12d %7.2fx%n", k + " separate bin/laketune train processes", processes, k,
+        processes / one);
+    System.out.printf(Locale.ROOT, "%-40s %10.1f %12d %7.2fx%n", k + " separate train runs in one JVM", separate,
+        separateLoads, separate / one);
+    System.out.printf(Locale.ROOT, "%-40s %10.1f %12d %7s%n", "one job, tenants = all", one, oneLoads, "1x");
   }
 
   private static void check(int code, String what) {
