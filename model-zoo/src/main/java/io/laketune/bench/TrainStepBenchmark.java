@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.laketune.model.Batch;
 import io.laketune.model.CausalLm;
 import io.laketune.model.HfModels;
+import io.laketune.model.MemoryPlan;
 import io.laketune.model.ModelConfig;
 import io.laketune.nn.Param;
 import io.laketune.peft.LoraConfig;
@@ -40,7 +41,7 @@ public final class TrainStepBenchmark {
 
   /**
    * @param checkpointing recompute each block's activations in backward (activation checkpointing)
-   * @param warmup untimed steps first (the first sizes the step workspace, the second allocates it)
+   * @param warmup untimed steps first (the workspaces are created at their {@link MemoryPlan} sizes first)
    */
   public static void run(int batch, int seq, int steps, Method method, boolean checkpointing, int warmup)
       throws Exception {
@@ -63,6 +64,9 @@ public final class TrainStepBenchmark {
     if (method == Method.QLORA) ModelQuantizer.quantizeFrozenLinears(model.params(), ModelQuantizer.Settings.qlora());
     if (lora != null) lora.initialise(2);
     model.setActivationCheckpointing(checkpointing);
+    MemoryPlan.of(new MemoryPlan.Setup(cfg, MemoryPlan.Method.valueOf(method.name()), lora == null ? null : lora.config(),
+        method == Method.QLORA, method == Method.QLORA ? ModelQuantizer.Settings.qlora() : null, batch, seq, checkpointing, 1))
+        .reserveWorkspaces();
     Random rnd = new Random(1);
     int[][] ids = new int[batch][seq];
     for (int[] row : ids) for (int t = 0; t < seq; t++) row[t] = rnd.nextInt(cfg.vocabSize());
