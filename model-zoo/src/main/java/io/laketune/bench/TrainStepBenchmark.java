@@ -27,6 +27,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Run: {@code bin/laketune bench [--batch B --seq T --steps S]}.
  */
 public final class TrainStepBenchmark {
+  /** The benchmark model's config.json. */
+  public static final String CONFIG = """
+      {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
+       "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
+       "tie_word_embeddings":false,"max_position_embeddings":131072}""";
+
   /** What is trained: every weight, or LoRA r=16 on all linear modules over a frozen base. */
   public enum Method { FULL, LORA, QLORA }
 
@@ -45,11 +51,7 @@ public final class TrainStepBenchmark {
    */
   public static void run(int batch, int seq, int steps, Method method, boolean checkpointing, int warmup)
       throws Exception {
-    String json = """
-        {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
-         "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
-         "tie_word_embeddings":false,"max_position_embeddings":131072}""";
-    ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(json), "benchmark config");
+    ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(CONFIG), "benchmark config");
     LoraModel lora = method != Method.FULL
         ? LoraModel.plan(cfg, LoraConfig.of(16, 32, List.of(LoraConfig.ALL_LINEAR))) : null;
     CausalLm model = lora == null ? HfModels.create(cfg, HfModels.Options.fullTraining())
