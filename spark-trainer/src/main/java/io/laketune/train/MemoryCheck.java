@@ -78,7 +78,8 @@ public final class MemoryCheck {
       for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
         if (line.startsWith("VmRSS:")) {
           long rss = Long.parseLong(line.replaceAll("[^0-9]", "")) * 1024;
-          return Math.max(0, rss - Runtime.getRuntime().totalMemory());
+          Runtime r = Runtime.getRuntime();
+          return Math.max(0, rss - (r.totalMemory() - r.freeMemory())); // resident less the heap in use
         }
       }
     } catch (IOException | RuntimeException e) {
