@@ -40,8 +40,8 @@ class MemoryPlanTest {
       "LORA, 512, 2, false",
       "LORA, 1024, 1, true",
       "LORA, 2048, 1, true",
-      "QLORA, 512, 1, true",
-      "QLORA, 1024, 1, false"})
+      "QLORA, 1024, 1, true",
+      "QLORA, 512, 2, false"})
   void predictionHoldsForARealStep(String method, int seq, int batch, boolean checkpointing) throws Exception {
     JsonNode p = probe(method, seq, batch, checkpointing);
     long used = p.get("hwm").asLong() - p.get("rss_model").asLong();
