@@ -59,8 +59,10 @@ class MemoryCheckTest {
   @Test
   void letsAStepThatFitsRunAndSuggestsOnlyWhatIsLeft() throws Exception {
     TrainConfig small = config("method = lora, batch.micro_batch_size = 1, activation_checkpointing = true");
+    MemoryCheck.Executor roomy = MemoryCheck.executor(YARN.clone().set("spark.executor.memoryOverhead", "1g"), 2);
+    MemoryCheck.require(MemoryCheck.plan(small, 256, roomy.tasks(), new Configuration()), roomy, small, 256, 200L << 20);
+
     MemoryCheck.Executor ex = MemoryCheck.executor(YARN, 2);
-    MemoryCheck.require(MemoryCheck.plan(small, 256, ex.tasks(), new Configuration()), ex, small, 256, 200L << 20);
 
     TrainConfig qlora = config("method = qlora, batch.micro_batch_size = 1, activation_checkpointing = true");
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MemoryCheck.require(
