@@ -92,8 +92,8 @@ public final class MemoryPlan {
     ws.put(Workspaces.STEP, reserved(4 * step));
     if (s.checkpointing()) ws.put(Workspaces.BLOCK, reserved(4 * block));
     ws.put(Workspaces.HALF, reserved(4 * n * Math.max(w.mlpBackward(), w.attentionBackward())));
-    ws.put(CausalSelfAttention_TILE, reserved(tileBytes(c, s)));
-    ws.put(LmHeadLoss_CHUNK, reserved(chunkBytes(c, s)));
+    ws.put(CausalSelfAttention.TILE, reserved(tileBytes(c, s)));
+    ws.put(LmHeadLoss.CHUNK, reserved(chunkBytes(c, s)));
 
     Map<String, long[]> shapes = HfModels.parameterShapes(c);
     Set<String> trainable = new HashSet<>();
@@ -196,8 +196,6 @@ public final class MemoryPlan {
     return b.toString();
   }
 
-  private static final String CausalSelfAttention_TILE = CausalSelfAttention.TILE;
-  private static final String LmHeadLoss_CHUNK = LmHeadLoss.CHUNK;
 
   /** Trainable replicas per executor: full training has one model per task, LoRA one adapter per task. */
   private static int replicas(Setup s) {
