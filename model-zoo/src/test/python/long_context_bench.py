@@ -11,6 +11,7 @@ Every child runs under the shared heavy lock; the machine is shared, so tokens/s
 
 Run (from the repository root, after mvn -q package -DskipTests):
   /usr/bin/python3 model-zoo/src/test/python/long_context_bench.py [--budget-gb 16] [--max-seq 32768]
+      [--tools laketune,pytorch] [--seqs 1024,4096]
 """
 import argparse
 import fcntl
@@ -66,6 +67,8 @@ def main():
     ap.add_argument("--budget-gb", type=float, default=16.0)
     ap.add_argument("--max-seq", type=int, default=32768)
     ap.add_argument("--tools", default="laketune,pytorch")
+    ap.add_argument("--seqs", default=None,
+                    help="comma-separated seq_lens to run instead of doubling from 256 (e.g. 1024,4096)")
     ap.add_argument("--timeout-s", type=int, default=1500)
     ap.add_argument("--single-step-from", type=int, default=16384,
                     help="from this seq_len on, laketune runs its one timed step without a warm-up step "
@@ -87,7 +90,8 @@ def main():
     print(f"{'tool':<9} {'seq':>6} {'tokens/s':>9} {'peak RSS GB':>12} {'wall s':>7}  status", flush=True)
     best = {}
     for tool in a.tools.split(","):
-        seq = 256
+        seqs = [int(x) for x in a.seqs.split(",")] if a.seqs else []
+        seq = seqs.pop(0) if a.seqs else 256
         while seq <= a.max_seq:
             cmd, e = tools[tool](seq)
             status, tps, peak, secs = run(cmd, e, budget_kb, a.timeout_s)
@@ -96,7 +100,9 @@ def main():
             if status != "ok":
                 break
             best[tool] = seq
-            seq *= 2
+            if a.seqs and not seqs:
+                break
+            seq = seqs.pop(0) if a.seqs else seq * 2
     for tool, seq in best.items():
         print(f"max context within {a.budget_gb:g} GB: {tool} {seq} (tried up to {a.max_seq})")
 

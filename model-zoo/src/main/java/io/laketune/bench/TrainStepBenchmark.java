@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.laketune.model.Batch;
 import io.laketune.model.CausalLm;
 import io.laketune.model.HfModels;
+import io.laketune.model.MemoryPlan;
 import io.laketune.model.ModelConfig;
 import io.laketune.nn.Param;
 import io.laketune.peft.LoraConfig;
@@ -26,6 +27,12 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Run: {@code bin/laketune bench [--batch B --seq T --steps S]}.
  */
 public final class TrainStepBenchmark {
+  /** The benchmark model's config.json. */
+  public static final String CONFIG = """
+      {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
+       "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
+       "tie_word_embeddings":false,"max_position_embeddings":131072}""";
+
   /** What is trained: every weight, or LoRA r=16 on all linear modules over a frozen base. */
   public enum Method { FULL, LORA, QLORA }
 
@@ -40,15 +47,11 @@ public final class TrainStepBenchmark {
 
   /**
    * @param checkpointing recompute each block's activations in backward (activation checkpointing)
-   * @param warmup untimed steps first (the first sizes the step workspace, the second allocates it)
+   * @param warmup untimed steps first (the workspaces are created at their {@link MemoryPlan} sizes first)
    */
   public static void run(int batch, int seq, int steps, Method method, boolean checkpointing, int warmup)
       throws Exception {
-    String json = """
-        {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
-         "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
-         "tie_word_embeddings":false,"max_position_embeddings":131072}""";
-    ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(json), "benchmark config");
+    ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(CONFIG), "benchmark config");
     LoraModel lora = method != Method.FULL
         ? LoraModel.plan(cfg, LoraConfig.of(16, 32, List.of(LoraConfig.ALL_LINEAR))) : null;
     CausalLm model = lora == null ? HfModels.create(cfg, HfModels.Options.fullTraining())
@@ -63,6 +66,9 @@ public final class TrainStepBenchmark {
     if (method == Method.QLORA) ModelQuantizer.quantizeFrozenLinears(model.params(), ModelQuantizer.Settings.qlora());
     if (lora != null) lora.initialise(2);
     model.setActivationCheckpointing(checkpointing);
+    MemoryPlan.of(new MemoryPlan.Setup(cfg, MemoryPlan.Method.valueOf(method.name()), lora == null ? null : lora.config(),
+        method == Method.QLORA, method == Method.QLORA ? ModelQuantizer.Settings.qlora() : null, batch, seq, checkpointing, 1))
+        .reserveWorkspaces();
     Random rnd = new Random(1);
     int[][] ids = new int[batch][seq];
     for (int[] row : ids) for (int t = 0; t < seq; t++) row[t] = rnd.nextInt(cfg.vocabSize());

@@ -188,8 +188,13 @@ public final class LlamaModel implements CausalLm {
       return out;
     }
 
+    /** Each half (MLP, attention) runs in its own scope, so their temporaries share memory. */
     INDArray backward(INDArray dOut, Context ctx, Cache c) {
-      INDArray dx2 = norm2.backward(mlp.backward(dOut, c.mlp), c.n2).addi(dOut);
+      INDArray dx2 = Workspaces.scoped(() -> norm2.backward(mlp.backward(dOut, c.mlp), c.n2).addi(dOut));
+      return Workspaces.scoped(() -> attentionBackward(dx2, ctx, c));
+    }
+
+    private INDArray attentionBackward(INDArray dx2, Context ctx, Cache c) {
       CausalSelfAttention.Grads g = attn.backward(o.backward(dx2, c.a), c.attn);
       INDArray dq = rope.backward(g.dq(), cfg.numHeads(), ctx.rope);
       INDArray dk = rope.backward(g.dk(), cfg.numKvHeads(), ctx.rope);

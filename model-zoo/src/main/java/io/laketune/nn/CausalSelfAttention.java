@@ -23,7 +23,8 @@ import org.nd4j.linalg.ops.transforms.Transforms;
  * and the softmax statistics m, l [B, Hkv, T*G, 1]: O(T), never O(T²).
  */
 public final class CausalSelfAttention {
-  private static final String TILE = "laketune-attn-tile";
+  /** The workspace of one attention tile (pair): its scores, probabilities and dS. */
+  public static final String TILE = "laketune-attn-tile";
 
   private final int heads;
   private final int kvHeads;

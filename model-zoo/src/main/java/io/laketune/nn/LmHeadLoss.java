@@ -18,7 +18,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * <p>Shapes: hidden [N, C] (after the final norm), targets [N] as {@link CrossEntropy#shiftedTargets}.
  */
 public final class LmHeadLoss {
-  private static final String CHUNK = "laketune-lmhead-chunk";
+  /** The workspace of one chunk of logits. */
+  public static final String CHUNK = "laketune-lmhead-chunk";
   /** Logit elements per chunk: 8 Mi floats (32 MB) keep each chunk's GEMM large. */
   static final long CHUNK_ELEMENTS = 1L << 23;
 

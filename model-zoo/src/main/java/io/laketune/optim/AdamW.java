@@ -37,6 +37,8 @@ public final class AdamW {
   private final List<Group> groups;
   private final INDArray expAvg;
   private final INDArray expAvgSq;
+  /** The update's temporaries, one vector reused by every step (ND4J frees arrays only at GC). */
+  private final INDArray scratch;
   private long step;
 
   public AdamW(INDArray params, Hyper hyper, List<Group> groups) {
@@ -44,6 +46,7 @@ public final class AdamW {
     this.groups = groups.isEmpty() ? List.of(new Group(0, params.length(), 1.0, true)) : List.copyOf(groups);
     this.expAvg = Nd4j.zeros(params.dataType(), params.length());
     this.expAvgSq = Nd4j.zeros(params.dataType(), params.length());
+    this.scratch = Nd4j.create(params.dataType(), params.length());
   }
 
   public AdamW(INDArray params, Hyper hyper) {
@@ -55,14 +58,14 @@ public final class AdamW {
     step++;
     double bc1 = 1 - Math.pow(hyper.beta1, step);
     double bc2Sqrt = Math.sqrt(1 - Math.pow(hyper.beta2, step));
-    expAvg.muli(hyper.beta1).addi(grads.mul(1 - hyper.beta1));
-    expAvgSq.muli(hyper.beta2).addi(grads.mul(grads).muli(1 - hyper.beta2));
+    expAvg.muli(hyper.beta1).addi(scratch.assign(grads).muli(1 - hyper.beta1));
+    expAvgSq.muli(hyper.beta2).addi(scratch.assign(grads).muli(grads).muli(1 - hyper.beta2));
     for (Group g : groups) {
       double glr = lr * g.lrScale;
       INDArray p = slice(params, g);
       if (g.decay && hyper.weightDecay != 0) p.muli(1 - glr * hyper.weightDecay);
-      INDArray denom = Transforms.sqrt(slice(expAvgSq, g), true).divi(bc2Sqrt).addi(hyper.eps);
-      p.subi(slice(expAvg, g).div(denom).muli(glr / bc1));
+      INDArray denom = Transforms.sqrt(slice(scratch, g).assign(slice(expAvgSq, g)), false).divi(bc2Sqrt).addi(hyper.eps);
+      p.subi(denom.rdivi(slice(expAvg, g)).muli(glr / bc1)); // expAvg / denom, in the scratch
     }
   }
 

@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
     description = "Fine-tune large language models on Spark where the data already lives.",
     subcommands = {CommandLine.HelpCommand.class, PrepareCommand.class, InspectCommand.class,
         TrainCommand.class, EvalCommand.class, GenerateCommand.class, TokenizeCommand.class, ExportCommand.class,
-        BenchCommand.class, DemoCommand.class, EnvCommand.class})
+        BenchCommand.class, PlanCommand.class, DemoCommand.class, EnvCommand.class})
 public final class Laketune {
 
   /** Commands that never load ND4J's native code: they run even where no native build does. */

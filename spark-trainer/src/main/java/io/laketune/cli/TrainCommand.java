@@ -2,6 +2,7 @@ package io.laketune.cli;
 
 import io.laketune.prep.reader.PreparedDataset;
 import io.laketune.train.Lineage;
+import io.laketune.train.MemoryCheck;
 import io.laketune.train.TenantTrainer;
 import io.laketune.train.TrainConfig;
 import io.laketune.train.Trainer;
@@ -37,14 +38,30 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--master", description = "Spark master when not run by spark-submit (default local[workers]).")
   String master;
 
+  @Option(names = "--dry-run", description = "Print the memory plan of this run (as laketune plan does) and stop.")
+  boolean dryRun;
+
+  /** Refuses a run whose executors cannot hold its step, before any data is read. */
+  static void checkMemory(SparkSession spark, TrainConfig cfg, int seqLen) {
+    MemoryCheck.Executor ex = MemoryCheck.executor(spark.sparkContext().getConf(), cfg.workers());
+    io.laketune.model.MemoryPlan plan = MemoryCheck.plan(cfg, seqLen, ex.tasks(), spark.sparkContext().hadoopConfiguration());
+    if (plan != null) MemoryCheck.require(plan, ex, cfg, seqLen, MemoryCheck.jvmNativeBytes());
+  }
+
   @Override
   public Integer call() throws Exception {
     TrainConfig cfg = TrainConfig.load(config, sets);
     PreparedDataset data = PreparedDataset.open(cfg.data(), new Configuration());
-    if (cfg.tenants().any()) return tenants(cfg);
-    SparkSession spark = LocalSpark.session("laketune train", master, "local[" + cfg.workers() + "]");
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
+    if (dryRun) {
+      out.print(PlanCommand.describe(cfg, data.manifest().seqLen(), new org.apache.spark.SparkConf()
+          .setIfMissing("spark.master", master != null ? master : "local[" + cfg.workers() + "]")));
+      return 0;
+    }
+    if (cfg.tenants().any()) return tenants(cfg, data.manifest().seqLen());
+    SparkSession spark = LocalSpark.session("laketune train", master, "local[" + cfg.workers() + "]");
     try {
+      checkMemory(spark, cfg, data.manifest().seqLen());
       JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
       PreparedRows validation = PreparedRows.has(cfg.data(), "validation") ? new PreparedRows(cfg.data(), "validation") : null;
       Trainer.Result r = new Trainer(sc, cfg, new PreparedRows(cfg.data(), "train"), validation,
@@ -61,11 +78,12 @@ public final class TrainCommand implements Callable<Integer> {
   }
 
   /** One adapter per tenant in one job; exits 1 when a tenant failed (the others are trained). */
-  private int tenants(TrainConfig cfg) throws Exception {
+  private int tenants(TrainConfig cfg, int seqLen) throws Exception {
     TenantTrainer.tenants(cfg, new Configuration());
     SparkSession spark = LocalSpark.session("laketune train", master, "local[" + cfg.workers() + "]");
     PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     try {
+      checkMemory(spark, cfg, seqLen);
       TenantTrainer.Result r = new TenantTrainer(JavaSparkContext.fromSparkContext(spark.sparkContext()), cfg, out).run();
       for (TenantTrainer.TenantResult t : r.tenants()) {
         out.printf("laketune train: tenant %-16s %-6s %4d steps%s%s%n", t.tenant(), t.status(), t.steps(),

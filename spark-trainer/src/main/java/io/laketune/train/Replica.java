@@ -1,6 +1,7 @@
 package io.laketune.train;
 
 import io.laketune.model.CausalLm;
+import io.laketune.model.MemoryPlan;
 import io.laketune.peft.AdapterState;
 import io.laketune.peft.LoraModel;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -17,9 +18,25 @@ final class Replica {
   /** True until the trainable values are first overwritten: they are still the base checkpoint's. */
   boolean pristine = true;
 
-  Replica(CausalLm model, LoraModel lora) {
+  private final ModelSpec spec;
+
+  Replica(CausalLm model, LoraModel lora, ModelSpec spec) {
     this.model = model;
     this.lora = lora;
+    this.spec = spec;
+  }
+
+  /**
+   * One micro-batch's forward and backward, summed loss gradients. The first one on a thread creates
+   * that thread's workspaces at their {@link MemoryPlan} sizes (Llama family without DoRA).
+   */
+  io.laketune.model.Loss forwardBackward(io.laketune.model.Batch batch) {
+    if (model.config() instanceof io.laketune.model.LlamaConfig && (lora == null || !lora.config().useDora())) {
+      MemoryPlan.of(new MemoryPlan.Setup(model.config(), MemoryPlan.Method.valueOf(spec.method().name()),
+          lora == null ? null : lora.config(), spec.method() != TrainConfig.Method.FULL && spec.frozenBf16(),
+          spec.quantize(), batch.batchSize(), batch.seqLen(), spec.activationCheckpointing(), 1)).reserveWorkspaces();
+    }
+    return model.forwardBackward(batch, 1.0);
   }
 
   /** Sets the trainable parameters from the broadcast vector and zeroes the gradients. */

@@ -64,12 +64,12 @@ public final class Replicas {
         countLoad();
         CausalLm m = HfModels.load(dir, HfModels.Options.fullTraining());
         m.setActivationCheckpointing(spec.activationCheckpointing());
-        return new Replica(m, null);
+        return new Replica(m, null, spec);
       }
       CausalLm base = BASES.computeIfAbsent(spec.baseKey(), k -> loadFrozen(dir, spec));
       LoraModel lora = LoraModel.attach(base, spec.lora());
       lora.model().setActivationCheckpointing(spec.activationCheckpointing());
-      return new Replica(lora.model(), lora);
+      return new Replica(lora.model(), lora, spec);
     } catch (IOException e) {
       throw new UncheckedIOException("cannot load the model " + spec.model() + ": " + e.getMessage(), e);
     }

@@ -89,7 +89,7 @@ final class Worker {
     for (int a = 0; a < plan.accumulation(); a++) {
       int j = plan.globalMicroBatch(worker, a);
       r.train(dropoutSeed(seed, step, j));
-      total = total.plus(r.model.forwardBackward(microBatch(rows, plan, step, j), 1.0));
+      total = total.plus(r.forwardBackward(microBatch(rows, plan, step, j)));
     }
     return total;
   }
@@ -131,7 +131,7 @@ final class Worker {
       for (int a = 0; a < plan.accumulation(); a++) {
         int j = plan.globalMicroBatch(worker, a);
         r.train(dropoutSeed(cfg.seed(), step, j));
-        loss = loss.plus(r.model.forwardBackward(microBatch(rows, plan, step, j), 1.0));
+        loss = loss.plus(r.forwardBackward(microBatch(rows, plan, step, j)));
       }
       INDArray g = r.model.params().flatGrads();
       if (loss.count() > 0) g.divi(loss.count());
