@@ -79,13 +79,14 @@ public final class LoraLinear implements Projection {
     INDArray xd = dropped(x);
     INDArray h = Nd4j.create(x.dataType(), x.rows(), a.shape()[0]);
     Nd4j.gemm(xd, a.value(), h, false, true, 1.0, 0.0);
-    INDArray lora = Nd4j.create(x.dataType(), x.rows(), b.shape()[0]);
-    Nd4j.gemm(h, b.value(), lora, false, true, scaling, 0.0);
-    if (magnitude == null) {
-      INDArray y = base.forward(x).addi(lora);
+    if (magnitude == null) { // y = base(x), then y += s h B^T in the same GEMM
+      INDArray y = base.forward(x);
+      Nd4j.gemm(h, b.value(), y, false, true, scaling, 1.0);
       OpProfile.stop(OpProfile.Kind.ADAPTER, t);
       return y;
     }
+    INDArray lora = Nd4j.create(x.dataType(), x.rows(), b.shape()[0]);
+    Nd4j.gemm(h, b.value(), lora, false, true, scaling, 0.0);
     INDArray g = doraScale(doraNorm());
     INDArray xw = plainProduct(xd);
     INDArray y = base.forward(x).addi(xw.muliRowVector(g.sub(1.0))).addi(lora.muliRowVector(g));
@@ -141,9 +142,13 @@ public final class LoraLinear implements Projection {
     INDArray dh = Nd4j.create(dy.dataType(), dy.rows(), a.shape()[0]);
     Nd4j.gemm(dLora, b.value(), dh, false, false, scaling, 0.0);
     if (a.trainable()) Nd4j.gemm(dh, xd, a.grad(), true, false, 1.0, 1.0);
-    INDArray dxd = Nd4j.create(dy.dataType(), dy.rows(), base.inFeatures());
-    Nd4j.gemm(dh, a.value(), dxd, false, false, 1.0, 0.0);
-    dx.addi(undrop(dxd, x));
+    if (dropout == 0 || !state.training()) {
+      Nd4j.gemm(dh, a.value(), dx, false, false, 1.0, 1.0); // dx += dh A
+    } else {
+      INDArray dxd = Nd4j.create(dy.dataType(), dy.rows(), base.inFeatures());
+      Nd4j.gemm(dh, a.value(), dxd, false, false, 1.0, 0.0);
+      dx.addi(undrop(dxd, x));
+    }
     OpProfile.stop(OpProfile.Kind.ADAPTER, t);
     return dx;
   }
