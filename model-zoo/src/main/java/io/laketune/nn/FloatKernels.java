@@ -111,27 +111,6 @@ public final class FloatKernels {
     }
   }
 
-  private static float sigmoid(float x) {
-    return 1f / (1f + exp(-x));
-  }
-
-  /** h := silu(g) * u over n elements. */
-  static void swiglu(FloatBuffer g, FloatBuffer u, FloatBuffer h, long n) {
-    for (int i = 0; i < n; i++) {
-      float gi = g.get(i);
-      h.put(i, gi * sigmoid(gi) * u.get(i));
-    }
-  }
-
-  /** du := dh silu(g); dg := dh u silu'(g), silu'(g) = s (1 + g (1 - s)), s = sigmoid(g). */
-  static void swigluBackward(FloatBuffer g, FloatBuffer u, FloatBuffer dh, FloatBuffer dg, FloatBuffer du, long n) {
-    for (int i = 0; i < n; i++) {
-      float gi = g.get(i), si = sigmoid(gi), d = dh.get(i);
-      du.put(i, d * si * gi);
-      dg.put(i, d * u.get(i) * (si * (1f + gi * (1f - si))));
-    }
-  }
-
   /** y := w x rstd per row of x [rows, cols], rstd := 1 / sqrt(mean(x^2) + eps) [rows]. */
   static void rmsNorm(FloatBuffer x, FloatBuffer w, double eps, FloatBuffer y, FloatBuffer rstd, int rows, int cols) {
     for (int r = 0; r < rows; r++) {

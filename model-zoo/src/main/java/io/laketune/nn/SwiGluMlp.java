@@ -1,7 +1,6 @@
 package io.laketune.nn;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.ops.transforms.Transforms;
 
 /**
@@ -25,13 +24,7 @@ public final class SwiGluMlp {
   public INDArray forward(INDArray x, Cache[] cacheOut) {
     INDArray g = gate.forward(x);
     INDArray u = up.forward(x);
-    INDArray h;
-    if (FloatKernels.dense(g, u)) {
-      h = Nd4j.create(g.dataType(), g.shape());
-      FloatKernels.swiglu(FloatKernels.buffer(g), FloatKernels.buffer(u), FloatKernels.buffer(h), g.length());
-    } else {
-      h = Transforms.sigmoid(g, true).muli(g).muli(u);
-    }
+    INDArray h = Transforms.sigmoid(g, true).muli(g).muli(u);
     if (cacheOut != null) cacheOut[0] = new Cache(x, g, u, h);
     return down.forward(h);
   }
@@ -39,18 +32,10 @@ public final class SwiGluMlp {
   /** silu'(g) = s(g) (1 + g (1 - s(g))), s the logistic sigmoid. */
   public INDArray backward(INDArray dy, Cache c) {
     INDArray dh = down.backward(dy, c.h);
-    INDArray du, dg;
-    if (FloatKernels.dense(dh, c.g, c.u)) {
-      du = Nd4j.create(dh.dataType(), dh.shape());
-      dg = Nd4j.create(dh.dataType(), dh.shape());
-      FloatKernels.swigluBackward(FloatKernels.buffer(c.g), FloatKernels.buffer(c.u), FloatKernels.buffer(dh),
-          FloatKernels.buffer(dg), FloatKernels.buffer(du), dh.length());
-    } else {
-      INDArray s = Transforms.sigmoid(c.g, true);
-      du = dh.mul(s).muli(c.g); // dh * silu(g)
-      INDArray dsilu = s.rsub(1.0).muli(c.g).addi(1.0).muli(s); // silu'(g)
-      dg = dsilu.muli(dh).muli(c.u);
-    }
+    INDArray s = Transforms.sigmoid(c.g, true);
+    INDArray du = dh.mul(s).muli(c.g); // dh * silu(g)
+    INDArray dsilu = s.rsub(1.0).muli(c.g).addi(1.0).muli(s); // silu'(g)
+    INDArray dg = dsilu.muli(dh).muli(c.u);
     INDArray dx = gate.backward(dg, c.x);
     dx.addi(up.backward(du, c.x));
     return dx;
