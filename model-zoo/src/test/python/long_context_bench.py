@@ -36,8 +36,9 @@ def vm_hwm_kb(pid):
     return None
 
 
-def run(cmd, env, budget_kb, timeout_s):
-    """(status, tokens/s or None, peak KB, seconds) of one child; the heavy lock held around it."""
+def run(cmd, env, budget_kb, timeout_s, keep_output=False):
+    """(status, tokens/s or None, peak KB, seconds[, its output]) of one child; the heavy lock held
+    around it."""
     with open(LOCK, "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         t0 = time.time()
@@ -59,7 +60,8 @@ def run(cmd, env, budget_kb, timeout_s):
     m = re.search(r"([0-9.]+) tokens/s", out) or re.search(r"tokens/s: ([0-9.]+)", out)
     if status is None:
         status = "ok" if p.returncode == 0 and m else "failed: " + (out.strip().splitlines() or ["?"])[-1][:120]
-    return status, float(m.group(1)) if m and status == "ok" else None, peak, seconds
+    result = (status, float(m.group(1)) if m and status == "ok" else None, peak, seconds)
+    return result + (out,) if keep_output else result
 
 
 def main():
@@ -83,7 +85,8 @@ def main():
         "laketune": lambda s: ([os.path.join(ROOT, "bin/laketune"), "bench", "--method", "LORA", "--batch", "1",
                                 "--seq", str(s), "--steps", "1", "--warmup", "0" if s >= a.single_step_from else "1",
                                 "--checkpointing"], java_env),
-        "pytorch": lambda s: (["/usr/bin/python3", os.path.join(HERE, "long_context_peer.py"), str(s), "1"], env),
+        "pytorch": lambda s: (["/usr/bin/python3", os.path.join(HERE, "long_context_peer.py"), str(s), "1",
+                               "--checkpointing"], env),
     }
     print(f"budget {a.budget_gb:g} GB peak resident memory (VmHWM), LoRA r=16 all-linear, batch 1, "
           f"activation checkpointing on, 2 threads")

@@ -6,7 +6,11 @@ import io.laketune.model.CausalLm;
 import io.laketune.model.HfModels;
 import io.laketune.model.MemoryPlan;
 import io.laketune.model.ModelConfig;
+import io.laketune.nn.OpProfile;
 import io.laketune.nn.Param;
+import io.laketune.nn.ParamStore;
+import io.laketune.optim.AdamW;
+import io.laketune.optim.ParamGroups;
 import io.laketune.peft.LoraConfig;
 import io.laketune.peft.LoraModel;
 import io.laketune.quant.ModelQuantizer;
@@ -18,13 +22,13 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * Forward+backward throughput of full fp32 training on a Llama-shaped model (hidden 512, 8 layers,
+ * Training-step throughput (forward, backward, gradient clipping and the trainer's AdamW update) of fp32 training on a Llama-shaped model (hidden 512, 8 layers,
  * 8 heads, intermediate 1408, vocab 8192; batch 4 x seq 256 by default), printed as tokens/s and
  * MFU. MFU counts 6 N FLOPs per token for the N weights used in matrix products (all but the
  * embedding lookup) plus 12 L C T for attention scores and values, and divides by the rate of a
  * large fp32 GEMM measured on this machine in the same run (the practical peak).
  *
- * <p>Run: {@code bin/laketune bench [--batch B --seq T --steps S]}.
+ * <p>Run: {@code bin/laketune bench [--method FULL|LORA|QLORA --batch B --seq T --steps S --profile]}.
  */
 public final class TrainStepBenchmark {
   /** The benchmark model's config.json. */
@@ -42,15 +46,16 @@ public final class TrainStepBenchmark {
   }
 
   public static void run(int batch, int seq, int steps, Method method) throws Exception {
-    run(batch, seq, steps, method, false, 2);
+    run(batch, seq, steps, method, false, 2, false);
   }
 
   /**
    * @param checkpointing recompute each block's activations in backward (activation checkpointing)
    * @param warmup untimed steps first (the workspaces are created at their {@link MemoryPlan} sizes first)
+   * @param profile print the timed steps' breakdown by kind of op ({@link OpProfile})
    */
-  public static void run(int batch, int seq, int steps, Method method, boolean checkpointing, int warmup)
-      throws Exception {
+  public static void run(int batch, int seq, int steps, Method method, boolean checkpointing, int warmup,
+      boolean profile) throws Exception {
     ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(CONFIG), "benchmark config");
     LoraModel lora = method != Method.FULL
         ? LoraModel.plan(cfg, LoraConfig.of(16, 32, List.of(LoraConfig.ALL_LINEAR))) : null;
@@ -82,13 +87,24 @@ public final class TrainStepBenchmark {
         : 4.0 * (matmulParams - adapter) + 6.0 * adapter + 8.0 * cfg.numLayers() * cfg.hiddenSize() * seq;
     double peak = gemmPeak();
 
-    for (int w = 0; w < warmup; w++) model.forwardBackward(b, 1.0 / (batch * (seq - 1)));
-    long t0 = System.nanoTime();
-    for (int s = 0; s < steps; s++) {
-      model.params().zeroGrads();
+    // The trainer's optimizer at its defaults (reference.conf): AdamW over the flat trainable vector
+    // with its parameter groups, after clipping the global gradient norm to 1.
+    ParamStore ps = model.params();
+    AdamW opt = new AdamW(ps.flatValues(), new AdamW.Hyper(0.9, 0.999, 1e-8, 0.0), ParamGroups.of(ps, 0));
+    Runnable step = () -> {
+      ps.zeroGrads();
       model.forwardBackward(b, 1.0 / (batch * (seq - 1)));
-    }
+      long t = OpProfile.start();
+      AdamW.clipGradNorm(ps.flatGrads(), 1.0);
+      opt.step(ps.flatValues(), ps.flatGrads(), 2e-4);
+      OpProfile.stop(OpProfile.Kind.OPTIMIZER, t);
+    };
+    for (int w = 0; w < warmup; w++) step.run();
+    OpProfile.enable(profile);
+    long t0 = System.nanoTime();
+    for (int s = 0; s < steps; s++) step.run();
     double seconds = (System.nanoTime() - t0) / 1e9;
+    OpProfile.enable(false);
     double tokensPerSec = (double) batch * seq * steps / seconds;
     double achieved = tokensPerSec * flopsPerToken;
     System.out.printf("model: %,d parameters (%,d in matmuls), %s, batch %d x seq %d, fp32, %s threads%n",
@@ -96,8 +112,9 @@ public final class TrainStepBenchmark {
             : (method == Method.QLORA ? "QLoRA (NF4 + double quant, bf16 rest)" : "LoRA") + " r=16 all-linear, " + lora.trainableSummary(),
         batch, seq, System.getenv().getOrDefault("OMP_NUM_THREADS", "default"));
     System.out.printf("activation checkpointing: %s%n", checkpointing ? "on" : "off");
-    System.out.printf("forward+backward: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s achieved%n",
+    System.out.printf("forward+backward+AdamW: %.3f s/step, %.0f tokens/s, %.1f GFLOP/s achieved%n",
         seconds / steps, tokensPerSec, achieved / 1e9);
+    if (profile) printProfile(seconds, steps);
     if (lora != null) {
       System.out.printf("frozen weights resident: %.4f bytes per parameter%n", ModelQuantizer.bytesPerFrozenParameter(model.params()));
     }
@@ -107,6 +124,18 @@ public final class TrainStepBenchmark {
         org.bytedeco.javacpp.Pointer.totalBytes() >> 20, org.bytedeco.javacpp.Pointer.physicalBytes() >> 20);
     System.out.printf("fp32 GEMM peak measured here (2048^3 Nd4j.gemm): %.1f GFLOP/s -> MFU %.1f%%%n",
         peak / 1e9, 100 * achieved / peak);
+  }
+
+  /** Milliseconds per step by kind of op (exclusive), and what no span covered. */
+  private static void printProfile(double seconds, int steps) {
+    double stepMs = seconds * 1e3 / steps, covered = 0;
+    System.out.printf("profile (ms per step, exclusive, %% of the step):%n");
+    for (OpProfile.Kind k : OpProfile.Kind.values()) {
+      double ms = OpProfile.nanos(k) / 1e6 / steps;
+      covered += ms;
+      if (ms > 0) System.out.printf("  %-52s %8.1f %5.1f%%%n", k.label, ms, 100 * ms / stepMs);
+    }
+    System.out.printf("  %-52s %8.1f %5.1f%%%n", "other (outside every span)", stepMs - covered, 100 * (stepMs - covered) / stepMs);
   }
 
   /** Best of several 2048 x 2048 x 2048 fp32 GEMMs into a preallocated output, FLOP/s. */

@@ -6,6 +6,7 @@ import io.laketune.nn.CrossEntropy;
 import io.laketune.nn.Embedding;
 import io.laketune.nn.Linear;
 import io.laketune.nn.LmHeadLoss;
+import io.laketune.nn.OpProfile;
 import io.laketune.nn.Param;
 import io.laketune.nn.ParamStore;
 import io.laketune.nn.Projection;
@@ -166,17 +167,33 @@ public final class LlamaModel implements CausalLm {
     }
 
     INDArray forward(INDArray x, Context ctx, Cache cache) {
+      long t = OpProfile.start();
       RmsNorm.Cache[] nc = new RmsNorm.Cache[1];
+      long s = OpProfile.start();
       INDArray h1 = norm1.forward(x, cache == null ? null : nc);
-      INDArray qr = rope.forward(q.forward(h1), cfg.numHeads(), ctx.rope);
-      INDArray kr = rope.forward(k.forward(h1), cfg.numKvHeads(), ctx.rope);
+      OpProfile.stop(OpProfile.Kind.NORM, s);
+      INDArray q1 = q.forward(h1);
+      INDArray k1 = k.forward(h1);
+      s = OpProfile.start();
+      INDArray qr = rope.forward(q1, cfg.numHeads(), ctx.rope);
+      INDArray kr = rope.forward(k1, cfg.numKvHeads(), ctx.rope);
+      OpProfile.stop(OpProfile.Kind.ROPE, s);
       CausalSelfAttention.Cache[] ac = new CausalSelfAttention.Cache[1];
-      INDArray a = attn.forward(qr, kr, v.forward(h1), ctx.mask, cache == null ? null : ac);
+      INDArray v1 = v.forward(h1);
+      s = OpProfile.start();
+      INDArray a = attn.forward(qr, kr, v1, ctx.mask, cache == null ? null : ac);
+      OpProfile.stop(OpProfile.Kind.ATTENTION, s);
       INDArray x2 = o.forward(a).addi(x);
       RmsNorm.Cache[] nc2 = new RmsNorm.Cache[1];
+      s = OpProfile.start();
       INDArray h2 = norm2.forward(x2, cache == null ? null : nc2);
+      OpProfile.stop(OpProfile.Kind.NORM, s);
       SwiGluMlp.Cache[] mc = new SwiGluMlp.Cache[1];
-      INDArray out = mlp.forward(h2, cache == null ? null : mc).addi(x2);
+      s = OpProfile.start();
+      INDArray m = mlp.forward(h2, cache == null ? null : mc);
+      OpProfile.stop(OpProfile.Kind.SWIGLU, s);
+      INDArray out = m.addi(x2);
+      OpProfile.stop(OpProfile.Kind.RESIDUAL, t);
       if (cache != null) {
         cache.n1 = nc[0];
         cache.h1 = h1;
@@ -190,18 +207,37 @@ public final class LlamaModel implements CausalLm {
 
     /** Each half (MLP, attention) runs in its own scope, so their temporaries share memory. */
     INDArray backward(INDArray dOut, Context ctx, Cache c) {
-      INDArray dx2 = Workspaces.scoped(() -> norm2.backward(mlp.backward(dOut, c.mlp), c.n2).addi(dOut));
-      return Workspaces.scoped(() -> attentionBackward(dx2, ctx, c));
+      long t = OpProfile.start();
+      INDArray dx2 = Workspaces.scoped(() -> {
+        long s = OpProfile.start();
+        INDArray dm = mlp.backward(dOut, c.mlp);
+        OpProfile.stop(OpProfile.Kind.SWIGLU, s);
+        s = OpProfile.start();
+        INDArray d = norm2.backward(dm, c.n2);
+        OpProfile.stop(OpProfile.Kind.NORM, s);
+        return d.addi(dOut);
+      });
+      INDArray dx = Workspaces.scoped(() -> attentionBackward(dx2, ctx, c));
+      OpProfile.stop(OpProfile.Kind.RESIDUAL, t);
+      return dx;
     }
 
     private INDArray attentionBackward(INDArray dx2, Context ctx, Cache c) {
-      CausalSelfAttention.Grads g = attn.backward(o.backward(dx2, c.a), c.attn);
+      INDArray da = o.backward(dx2, c.a);
+      long s = OpProfile.start();
+      CausalSelfAttention.Grads g = attn.backward(da, c.attn);
+      OpProfile.stop(OpProfile.Kind.ATTENTION, s);
+      s = OpProfile.start();
       INDArray dq = rope.backward(g.dq(), cfg.numHeads(), ctx.rope);
       INDArray dk = rope.backward(g.dk(), cfg.numKvHeads(), ctx.rope);
+      OpProfile.stop(OpProfile.Kind.ROPE, s);
       INDArray dh1 = q.backward(dq, c.h1);
       dh1.addi(k.backward(dk, c.h1));
       dh1.addi(v.backward(g.dv(), c.h1));
-      return norm1.backward(dh1, c.n1).addi(dx2);
+      s = OpProfile.start();
+      INDArray dx = norm1.backward(dh1, c.n1);
+      OpProfile.stop(OpProfile.Kind.NORM, s);
+      return dx.addi(dx2);
     }
 
     /**
@@ -312,13 +348,25 @@ public final class LlamaModel implements CausalLm {
           return blocks[i].backward(dy, ctx, c);
         }
       }, checkpointing);
-      INDArray x = stack.forward(embed.forward(ids));
+      long s = OpProfile.start();
+      INDArray x0 = embed.forward(ids);
+      OpProfile.stop(OpProfile.Kind.EMBED, s);
+      INDArray x = stack.forward(x0);
       RmsNorm.Cache[] fc = new RmsNorm.Cache[1];
+      s = OpProfile.start();
       INDArray hf = finalNorm.forward(x, fc);
+      OpProfile.stop(OpProfile.Kind.NORM, s);
       int[] targets = CrossEntropy.shiftedTargets(batch.labels());
+      s = OpProfile.start();
       LmHeadLoss.Result r = LmHeadLoss.apply(lmHead, hf, targets, cfg.vocabSize(), gradScale, true);
+      OpProfile.stop(OpProfile.Kind.LOSS, s);
+      s = OpProfile.start();
       INDArray dx = finalNorm.backward(r.dHidden(), fc[0]);
-      embed.backward(stack.backward(dx), ids);
+      OpProfile.stop(OpProfile.Kind.NORM, s);
+      INDArray dx0 = stack.backward(dx);
+      s = OpProfile.start();
+      embed.backward(dx0, ids);
+      OpProfile.stop(OpProfile.Kind.EMBED, s);
       return new Loss(r.sum(), r.count());
     }
   }

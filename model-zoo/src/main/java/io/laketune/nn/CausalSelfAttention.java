@@ -85,6 +85,7 @@ public final class CausalSelfAttention {
     INDArray out = Nd4j.zeros(q.dataType(), batch, kvHeads, (long) time * g, headDim);
     INDArray max = Nd4j.create(q.dataType(), batch, kvHeads, (long) time * g, 1);
     INDArray sum = Nd4j.create(q.dataType(), batch, kvHeads, (long) time * g, 1);
+    boolean fused = FloatKernels.dense(q, k, v);
     for (int b = 0; b < batch; b++) {
       for (int h = 0; h < kvHeads; h++) {
         INDArray qh = slice(q, b, h), kh = slice(k, b, h), vh = slice(v, b, h);
@@ -101,15 +102,22 @@ public final class CausalSelfAttention {
               long c0 = (long) j * blk, c1 = c0 + mask.span(j);
               INDArray s = Nd4j.create(q.dataType(), r1 - r0, c1 - c0);
               Nd4j.gemm(qi, rows(kh, c0, c1), s, false, true, scale, 0.0);
-              if (kind == AttentionMask.PARTIAL) s.addi(mask.bias(b, i, j));
-              INDArray mNew = Transforms.max(s.max(true, 1), m, false);
-              INDArray alpha = Transforms.exp(m.sub(mNew), false);
-              Transforms.exp(s.subiColumnVector(mNew), false);
-              CrossEntropy.flushTiny(s); // subnormal probabilities would slow the GEMMs
-              l.muli(alpha).addi(s.sum(true, 1));
-              oi.muliColumnVector(alpha);
+              INDArray bias = kind == AttentionMask.PARTIAL ? mask.bias(b, i, j) : null;
+              if (fused) {
+                FloatKernels.onlineSoftmaxTile(FloatKernels.buffer(s), bias == null ? null : FloatKernels.buffer(bias),
+                    (int) (r1 - r0), (int) (c1 - c0), FloatKernels.buffer(m), FloatKernels.buffer(l),
+                    FloatKernels.buffer(oi), headDim);
+              } else {
+                if (bias != null) s.addi(bias);
+                INDArray mNew = Transforms.max(s.max(true, 1), m, false);
+                INDArray alpha = Transforms.exp(m.sub(mNew), false);
+                Transforms.exp(s.subiColumnVector(mNew), false);
+                CrossEntropy.flushTiny(s); // subnormal probabilities would slow the GEMMs
+                l.muli(alpha).addi(s.sum(true, 1));
+                oi.muliColumnVector(alpha);
+                m.assign(mNew);
+              }
               Nd4j.gemm(s, rows(vh, c0, c1), oi, false, false, 1.0, 1.0);
-              m.assign(mNew);
             }
           }
           oi.diviColumnVector(l);
@@ -137,6 +145,7 @@ public final class CausalSelfAttention {
     INDArray dq = Nd4j.zeros(dOut.dataType(), batch, kvHeads, (long) time * g, headDim);
     INDArray dk = Nd4j.zeros(dOut.dataType(), batch, kvHeads, time, headDim);
     INDArray dv = Nd4j.zeros(dOut.dataType(), batch, kvHeads, time, headDim);
+    boolean fused = FloatKernels.dense(dOut, c.q(), c.k(), c.v());
     for (int b = 0; b < batch; b++) {
       for (int h = 0; h < kvHeads; h++) {
         INDArray qh = slice(c.q(), b, h), kh = slice(c.k(), b, h), vh = slice(c.v(), b, h);
@@ -154,13 +163,21 @@ public final class CausalSelfAttention {
               INDArray kj = rows(kh, c0, c1), vj = rows(vh, c0, c1);
               INDArray p = Nd4j.create(dOut.dataType(), r1 - r0, c1 - c0);
               Nd4j.gemm(qi, kj, p, false, true, scale, 0.0);
-              if (kind == AttentionMask.PARTIAL) p.addi(mask.bias(b, i, j));
-              Transforms.exp(p.subiColumnVector(m), false).muliColumnVector(li);
-              CrossEntropy.flushTiny(p);
+              INDArray bias = kind == AttentionMask.PARTIAL ? mask.bias(b, i, j) : null;
+              int nr = (int) (r1 - r0), nc = (int) (c1 - c0);
+              if (fused) {
+                FloatKernels.probabilitiesTile(FloatKernels.buffer(p), bias == null ? null : FloatKernels.buffer(bias),
+                    nr, nc, FloatKernels.buffer(m), FloatKernels.buffer(li));
+              } else {
+                if (bias != null) p.addi(bias);
+                Transforms.exp(p.subiColumnVector(m), false).muliColumnVector(li);
+                CrossEntropy.flushTiny(p);
+              }
               Nd4j.gemm(p, doi, rows(dvh, c0, c1), true, false, 1.0, 1.0);
               INDArray ds = Nd4j.create(dOut.dataType(), r1 - r0, c1 - c0);
               Nd4j.gemm(doi, vj, ds, false, true, 1.0, 0.0);
-              ds.subiColumnVector(di).muli(p);
+              if (fused) FloatKernels.softmaxGradTile(FloatKernels.buffer(ds), FloatKernels.buffer(p), FloatKernels.buffer(di), nr, nc);
+              else ds.subiColumnVector(di).muli(p);
               Nd4j.gemm(ds, kj, dqi, false, false, scale, 1.0);
               Nd4j.gemm(ds, qi, rows(dkh, c0, c1), true, false, scale, 1.0);
             }

@@ -49,15 +49,18 @@ public final class Linear implements Projection {
 
   @Override
   public INDArray forward(INDArray x) {
+    long t = OpProfile.start();
     INDArray y = Nd4j.create(x.dataType(), x.rows(), outFeatures());
     Nd4j.gemm(x, weight.value(), y, false, !fanInFanOut, 1.0, 0.0);
     if (bias != null) y.addiRowVector(bias.value());
+    OpProfile.stop(OpProfile.Kind.GEMM, t);
     return y;
   }
 
   /** Returns dx [N, in]; adds dW, db. */
   @Override
   public INDArray backward(INDArray dy, INDArray x) {
+    long t = OpProfile.start();
     INDArray w = weight.value();
     if (weight.trainable()) {
       if (fanInFanOut) Nd4j.gemm(x, dy, weight.grad(), true, false, 1.0, 1.0); // dW[in,out] += x^T dy
@@ -66,6 +69,7 @@ public final class Linear implements Projection {
     if (bias != null && bias.trainable()) bias.grad().addi(dy.sum(0));
     INDArray dx = Nd4j.create(dy.dataType(), dy.rows(), inFeatures());
     Nd4j.gemm(dy, w, dx, false, fanInFanOut, 1.0, 0.0);
+    OpProfile.stop(OpProfile.Kind.GEMM, t);
     return dx;
   }
 }

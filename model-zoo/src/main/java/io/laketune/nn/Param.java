@@ -59,13 +59,17 @@ public final class Param {
    */
   public INDArray value() {
     if (packed != null) {
+      long t = OpProfile.start();
       INDArray buf = DequantScratch.buffer(computeType, packed.shape());
       packed.dequantizeInto(buf);
+      OpProfile.stop(OpProfile.Kind.DEQUANT, t);
       return packedTransposed ? buf.transpose() : buf;
     }
     if (stored.dataType() == computeType) return stored;
+    long t = OpProfile.start();
     INDArray buf = DequantScratch.buffer(computeType, shape);
     buf.assign(stored);
+    OpProfile.stop(OpProfile.Kind.DEQUANT, t);
     return buf;
   }
 

@@ -79,6 +79,12 @@ public final class Rope {
   private INDArray rotate(INDArray x, int heads, INDArray cos, INDArray sin, boolean inverse) {
     long n = x.rows();
     int h = halfDim();
+    if (FloatKernels.dense(x, cos, sin)) {
+      INDArray y = Nd4j.create(x.dataType(), x.shape());
+      FloatKernels.rope(FloatKernels.buffer(x), FloatKernels.buffer(cos), FloatKernels.buffer(sin), FloatKernels.buffer(y),
+          (int) n, heads, h, inverse);
+      return y;
+    }
     INDArray x3 = x.reshape('c', n, heads, 2L * h);
     INDArray y = Nd4j.create(x.dataType(), n, heads, 2L * h);
     INDArrayIndex all = NDArrayIndex.all();

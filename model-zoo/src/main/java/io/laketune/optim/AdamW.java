@@ -1,5 +1,7 @@
 package io.laketune.optim;
 
+import io.laketune.nn.FloatKernels;
+import java.nio.FloatBuffer;
 import java.util.List;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -58,6 +60,18 @@ public final class AdamW {
     step++;
     double bc1 = 1 - Math.pow(hyper.beta1, step);
     double bc2Sqrt = Math.sqrt(1 - Math.pow(hyper.beta2, step));
+    if (coversAll() && params.length() <= Integer.MAX_VALUE && FloatKernels.dense(params, grads, expAvg, expAvgSq)) {
+      // one fused pass instead of ~10 ND4J sweeps over the vector
+      FloatBuffer p = FloatKernels.buffer(params), gr = FloatKernels.buffer(grads);
+      FloatBuffer m = FloatKernels.buffer(expAvg), v = FloatKernels.buffer(expAvgSq);
+      for (Group g : groups) {
+        double glr = lr * g.lrScale;
+        float decay = (float) (g.decay ? 1 - glr * hyper.weightDecay : 1);
+        FloatKernels.adamW(p, gr, m, v, (int) g.start, (int) g.end, hyper.beta1, hyper.beta2,
+            (float) hyper.eps, decay, (float) (glr / bc1), (float) bc2Sqrt);
+      }
+      return;
+    }
     expAvg.muli(hyper.beta1).addi(scratch.assign(grads).muli(1 - hyper.beta1));
     expAvgSq.muli(hyper.beta2).addi(scratch.assign(grads).muli(grads).muli(1 - hyper.beta2));
     for (Group g : groups) {
@@ -67,6 +81,16 @@ public final class AdamW {
       INDArray denom = Transforms.sqrt(slice(scratch, g).assign(slice(expAvgSq, g)), false).divi(bc2Sqrt).addi(hyper.eps);
       p.subi(denom.rdivi(slice(expAvg, g)).muli(glr / bc1)); // expAvg / denom, in the scratch
     }
+  }
+
+  /** Whether the groups tile the whole vector in order (the fused path updates moments group by group). */
+  private boolean coversAll() {
+    long next = 0;
+    for (Group g : groups) {
+      if (g.start != next) return false;
+      next = g.end;
+    }
+    return next == expAvg.length();
   }
 
   private static INDArray slice(INDArray a, Group g) {

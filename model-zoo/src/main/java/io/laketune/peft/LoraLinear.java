@@ -1,6 +1,7 @@
 package io.laketune.peft;
 
 import io.laketune.nn.Linear;
+import io.laketune.nn.OpProfile;
 import io.laketune.nn.Param;
 import io.laketune.nn.Projection;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -74,16 +75,23 @@ public final class LoraLinear implements Projection {
   @Override
   public INDArray forward(INDArray x) {
     if (merged) return base.forward(x);
+    long t = OpProfile.start();
     INDArray xd = dropped(x);
     INDArray h = Nd4j.create(x.dataType(), x.rows(), a.shape()[0]);
     Nd4j.gemm(xd, a.value(), h, false, true, 1.0, 0.0);
+    if (magnitude == null) { // y = base(x), then y += s h B^T in the same GEMM
+      INDArray y = base.forward(x);
+      Nd4j.gemm(h, b.value(), y, false, true, scaling, 1.0);
+      OpProfile.stop(OpProfile.Kind.ADAPTER, t);
+      return y;
+    }
     INDArray lora = Nd4j.create(x.dataType(), x.rows(), b.shape()[0]);
     Nd4j.gemm(h, b.value(), lora, false, true, scaling, 0.0);
-    if (magnitude == null) return base.forward(x).addi(lora);
     INDArray g = doraScale(doraNorm());
     INDArray xw = plainProduct(xd);
-    INDArray y = base.forward(x);
-    return y.addi(xw.muliRowVector(g.sub(1.0))).addi(lora.muliRowVector(g));
+    INDArray y = base.forward(x).addi(xw.muliRowVector(g.sub(1.0))).addi(lora.muliRowVector(g));
+    OpProfile.stop(OpProfile.Kind.ADAPTER, t);
+    return y;
   }
 
   /** x W^T without bias. */
@@ -96,6 +104,7 @@ public final class LoraLinear implements Projection {
   @Override
   public INDArray backward(INDArray dy, INDArray x) {
     if (merged) throw new IllegalStateException("adapter of " + base.moduleName() + " is merged; unmerge it to train");
+    long t = OpProfile.start();
     INDArray xd = dropped(x);
     INDArray h = Nd4j.create(x.dataType(), x.rows(), a.shape()[0]);
     Nd4j.gemm(xd, a.value(), h, false, true, 1.0, 0.0);
@@ -133,9 +142,15 @@ public final class LoraLinear implements Projection {
     INDArray dh = Nd4j.create(dy.dataType(), dy.rows(), a.shape()[0]);
     Nd4j.gemm(dLora, b.value(), dh, false, false, scaling, 0.0);
     if (a.trainable()) Nd4j.gemm(dh, xd, a.grad(), true, false, 1.0, 1.0);
-    INDArray dxd = Nd4j.create(dy.dataType(), dy.rows(), base.inFeatures());
-    Nd4j.gemm(dh, a.value(), dxd, false, false, 1.0, 0.0);
-    return dx.addi(undrop(dxd, x));
+    if (dropout == 0 || !state.training()) {
+      Nd4j.gemm(dh, a.value(), dx, false, false, 1.0, 1.0); // dx += dh A
+    } else {
+      INDArray dxd = Nd4j.create(dy.dataType(), dy.rows(), base.inFeatures());
+      Nd4j.gemm(dh, a.value(), dxd, false, false, 1.0, 0.0);
+      dx.addi(undrop(dxd, x));
+    }
+    OpProfile.stop(OpProfile.Kind.ADAPTER, t);
+    return dx;
   }
 
   /** The gradient through drop(): the same mask again. */

@@ -5,7 +5,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** {@code laketune bench}: forward+backward tokens/s and MFU of full fp32 training on this machine. */
+/** {@code laketune bench}: forward+backward+AdamW tokens/s and MFU of full fp32 training on this machine. */
 @Command(name = "bench", mixinStandardHelpOptions = true,
     description = "Training-step throughput (tokens/s, MFU) of a Llama-shaped 34M-parameter model.")
 public final class BenchCommand implements Callable<Integer> {
@@ -24,6 +24,9 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(names = "--checkpointing", description = "Activation checkpointing on (recompute blocks in backward).")
   boolean checkpointing;
 
+  @Option(names = "--profile", description = "Print where a step's time goes: GEMMs, attention, norms, elementwise, optimizer.")
+  boolean profile;
+
   @Option(names = "--warmup", defaultValue = "2", description = "Untimed steps before the timed ones (default ${DEFAULT-VALUE}).")
   int warmup;
 
@@ -32,7 +35,7 @@ public final class BenchCommand implements Callable<Integer> {
     if (batch <= 0 || seq <= 1 || steps <= 0 || warmup < 0) {
       throw new IllegalArgumentException("--batch and --steps must be positive, --warmup not negative and --seq at least 2");
     }
-    TrainStepBenchmark.run(batch, seq, steps, method, checkpointing, warmup);
+    TrainStepBenchmark.run(batch, seq, steps, method, checkpointing, warmup, profile);
     return 0;
   }
 }
