@@ -285,16 +285,22 @@ public final class MemoryPlan {
       trainableNorms = full;
     }
 
-    /** Linear: y [N, out]. LoRA: drop(x) (mask and product), h [N, r], lora [N, out], y [N, out]. */
+    /**
+     * Linear: y [N, out]. LoRA: h [N, r] and y [N, out] (s h B^T is added into y by the GEMM), with
+     * dropout drop(x) (mask and product).
+     */
     long projForward(String kind, long in, long out) {
       if (!targeted.contains(kind)) return out;
-      return 2 * out + ranks.get(kind) + (dropout > 0 ? 2 * in : 0);
+      return out + ranks.get(kind) + (dropout > 0 ? 2 * in : 0);
     }
 
-    /** Linear: dx [N, in]. LoRA: h, dx, dh, dxd, and with dropout drop(x) again and the mask for undrop. */
+    /**
+     * Linear: dx [N, in]. LoRA: h, dx, dh (dh A is added into dx by the GEMM); with dropout drop(x)
+     * again, the mask for undrop and dh A apart, dxd.
+     */
     long projBackward(String kind, long in) {
       if (!targeted.contains(kind)) return in;
-      return 2 * in + 2L * ranks.get(kind) + (dropout > 0 ? 3 * in : 0);
+      return in + 2L * ranks.get(kind) + (dropout > 0 ? 4 * in : 0);
     }
 
     /** RmsNorm forward: x*x [N, C], mean and rstd [N, 1], y [N, C]. */
