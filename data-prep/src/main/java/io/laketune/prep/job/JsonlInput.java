@@ -43,7 +43,12 @@ final class JsonlInput implements Input {
 
   /** @throws IllegalArgumentException when a pattern matches no file, or two tenants' patterns one file */
   static JsonlInput of(PrepConfig config, Configuration hadoop) throws IOException {
+    if (config.tenantInputs().isEmpty()) {
+      return new JsonlInput(InputFiles.expand(config.input(), hadoop), new HashMap<>(), config);
+    }
+    // input is every tenant's patterns in tenant order, so the files are each tenant's, numbered in turn
     HashMap<String, String> tenantOfFile = new HashMap<>();
+    List<InputFile> files = new ArrayList<>();
     for (Map.Entry<String, List<String>> tenant : config.tenantInputs().entrySet()) {
       for (InputFile f : InputFiles.expand(tenant.getValue(), hadoop, "laketune.prep.tenant.inputs." + tenant.getKey())) {
         String other = tenantOfFile.putIfAbsent(f.path(), tenant.getKey());
@@ -52,9 +57,10 @@ final class JsonlInput implements Input {
               + other + " and of tenant " + tenant.getKey() + "; a file's records belong to one tenant: narrow the"
               + " paths so that each file is one tenant's.");
         }
+        if (other == null) files.add(new InputFile(files.size(), f.path(), f.length()));
       }
     }
-    return new JsonlInput(InputFiles.expand(config.input(), hadoop), tenantOfFile, config);
+    return new JsonlInput(files, tenantOfFile, config);
   }
 
   @Override
