@@ -136,7 +136,7 @@ public final class MemoryPlan {
     items.add(new Item("adapters", 4 * adapterCount * replicas(s), adapterCount == 0 ? "none"
         : String.format("%,d parameters, fp32", adapterCount)));
     items.add(new Item("gradients", 4 * trainableCount * replicas(s), "fp32, one per trainable parameter"));
-    items.add(new Item("optimizer state", 12 * trainableCount, "AdamW first and second moments and the update's scratch, fp32"));
+    items.add(new Item("optimizer state", 8 * trainableCount, "AdamW first and second moments, fp32"));
     items.add(new Item("activations (workspaces)", perTask * s.tasks() - scratchBytes * s.tasks(), workspaceDetail(ws)));
     items.add(new Item("expansion buffers", scratchBytes * s.tasks(), scratch.size() + " fp32 buffers per task for narrow frozen weights"));
     items.add(new Item("compute runtime", RUNTIME_BYTES * s.tasks(), "GEMM packing buffers, JIT code, allocator arenas (measured, see MemoryPlanTest)"));

@@ -3,6 +3,7 @@ package io.laketune.optim;
 import io.laketune.nn.FloatKernels;
 import java.nio.FloatBuffer;
 import java.util.List;
+import org.nd4j.linalg.api.memory.MemoryWorkspace;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
@@ -39,8 +40,11 @@ public final class AdamW {
   private final List<Group> groups;
   private final INDArray expAvg;
   private final INDArray expAvgSq;
-  /** The update's temporaries, one vector reused by every step (ND4J frees arrays only at GC). */
-  private final INDArray scratch;
+  /**
+   * The ND4J path's temporaries, one vector reused by every step (ND4J frees arrays only at GC);
+   * made on that path's first step, so the fused fp32 path holds only the two moments.
+   */
+  private INDArray scratch;
   private long step;
 
   public AdamW(INDArray params, Hyper hyper, List<Group> groups) {
@@ -48,7 +52,6 @@ public final class AdamW {
     this.groups = groups.isEmpty() ? List.of(new Group(0, params.length(), 1.0, true)) : List.copyOf(groups);
     this.expAvg = Nd4j.zeros(params.dataType(), params.length());
     this.expAvgSq = Nd4j.zeros(params.dataType(), params.length());
-    this.scratch = Nd4j.create(params.dataType(), params.length());
   }
 
   public AdamW(INDArray params, Hyper hyper) {
@@ -71,6 +74,11 @@ public final class AdamW {
             (float) hyper.eps, decay, (float) (glr / bc1), (float) bc2Sqrt);
       }
       return;
+    }
+    if (scratch == null) {
+      try (MemoryWorkspace outside = Nd4j.getWorkspaceManager().scopeOutOfWorkspaces()) {
+        scratch = Nd4j.create(params.dataType(), params.length());
+      }
     }
     expAvg.muli(hyper.beta1).addi(scratch.assign(grads).muli(1 - hyper.beta1));
     expAvgSq.muli(hyper.beta2).addi(scratch.assign(grads).muli(grads).muli(1 - hyper.beta2));
