@@ -38,6 +38,16 @@ public final class FloatKernels {
   private static final float LOG2E = 1.44269504088896341f;
   private static final float LN2_HI = 0.693359375f;
   private static final float LN2_LO = -2.12194440e-4f;
+  private static final float ROUND = 12582912f; // 1.5 * 2^23
+
+  /** A per-thread row of at least n floats: tile rows are copied in and out in bulk. */
+  private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
+
+  private static float[] row(int n) {
+    float[] a = ROW.get();
+    if (a.length < n) ROW.set(a = new float[n]);
+    return a;
+  }
 
   /**
    * e^x in float, Cephes' expf (range reduction by ln 2, degree-6 polynomial; about 1 ulp). Below
@@ -46,7 +56,9 @@ public final class FloatKernels {
   public static float exp(float x) {
     if (x < -87.33654f) return 0f;
     if (x > 88.72283f) return Float.POSITIVE_INFINITY;
-    float n = (float) Math.floor(x * LOG2E + 0.5f);
+    // round to nearest by the 1.5 * 2^23 trick (ties to even instead of Cephes' floor(x + 0.5):
+    // either way |r| <= ln2 / 2, so the polynomial's accuracy is the same), no Math.floor call
+    float n = (x * LOG2E + ROUND) - ROUND;
     float r = x - n * LN2_HI - n * LN2_LO;
     float p = 1.9875691500e-4f;
     p = p * r + 1.3981999507e-3f;
@@ -66,48 +78,65 @@ public final class FloatKernels {
    */
   static void onlineSoftmaxTile(FloatBuffer s, FloatBuffer bias, int rows, int cols, FloatBuffer m,
       FloatBuffer l, FloatBuffer o, int d) {
+    float[] x = row(Math.max(2 * cols, d)), b = bias == null ? null : x;
     for (int r = 0; r < rows; r++) {
       int base = r * cols;
+      s.get(base, x, 0, cols);
+      if (b != null) bias.get(base, b, cols, cols);
       float max = Float.NEGATIVE_INFINITY;
       for (int c = 0; c < cols; c++) {
-        float v = bias == null ? s.get(base + c) : s.get(base + c) + bias.get(base + c);
-        s.put(base + c, v);
-        max = Math.max(max, v);
+        if (b != null) x[c] += b[cols + c];
+        max = Math.max(max, x[c]);
       }
       float mOld = m.get(r), mNew = Math.max(mOld, max);
       float sum = 0;
       for (int c = 0; c < cols; c++) {
-        float p = exp(s.get(base + c) - mNew);
+        float p = exp(x[c] - mNew);
         if (p < TINY) p = 0;
-        s.put(base + c, p);
+        x[c] = p;
         sum += p;
       }
+      s.put(base, x, 0, cols);
       float alpha = exp(mOld - mNew);
       l.put(r, l.get(r) * alpha + sum);
       m.put(r, mNew);
-      if (alpha != 1f) for (int k = r * d, end = k + d; k < end; k++) o.put(k, o.get(k) * alpha);
+      if (alpha != 1f) {
+        o.get(r * d, x, 0, d);
+        for (int k = 0; k < d; k++) x[k] *= alpha;
+        o.put(r * d, x, 0, d);
+      }
     }
   }
 
   /** p := exp(p + bias - m) * inv per row, tiny values flushed: a tile's probabilities again in backward. */
   static void probabilitiesTile(FloatBuffer p, FloatBuffer bias, int rows, int cols, FloatBuffer m, FloatBuffer inv) {
+    float[] x = row(2 * cols);
     for (int r = 0; r < rows; r++) {
       int base = r * cols;
+      p.get(base, x, 0, cols);
+      if (bias != null) {
+        bias.get(base, x, cols, cols);
+        for (int c = 0; c < cols; c++) x[c] += x[cols + c];
+      }
       float mr = m.get(r), ir = inv.get(r);
       for (int c = 0; c < cols; c++) {
-        float v = bias == null ? p.get(base + c) : p.get(base + c) + bias.get(base + c);
-        float q = exp(v - mr) * ir;
-        p.put(base + c, q < TINY ? 0f : q);
+        float q = exp(x[c] - mr) * ir;
+        x[c] = q < TINY ? 0f : q;
       }
+      p.put(base, x, 0, cols);
     }
   }
 
   /** ds := (ds - delta) * p per row: the softmax backward of one tile. */
   static void softmaxGradTile(FloatBuffer ds, FloatBuffer p, FloatBuffer delta, int rows, int cols) {
+    float[] x = row(2 * cols);
     for (int r = 0; r < rows; r++) {
       int base = r * cols;
       float dr = delta.get(r);
-      for (int c = base, end = base + cols; c < end; c++) ds.put(c, (ds.get(c) - dr) * p.get(c));
+      ds.get(base, x, 0, cols);
+      p.get(base, x, cols, cols);
+      for (int c = 0; c < cols; c++) x[c] = (x[c] - dr) * x[cols + c];
+      ds.put(base, x, 0, cols);
     }
   }
 
