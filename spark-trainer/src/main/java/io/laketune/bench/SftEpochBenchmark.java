@@ -96,6 +96,11 @@ public final class SftEpochBenchmark {
         }
       }
     }
+    if (docs != data.split(split).examples() || tokens != data.split(split).tokens()) {
+      throw new IllegalStateException(dataset + " " + split + ": the shards hold " + docs + " documents and " + tokens
+          + " tokens but the manifest says " + data.split(split).examples() + " and " + data.split(split).tokens()
+          + "; prepare the dataset again.");
+    }
     System.out.printf("%s %s: %d documents, %d tokens -> %s%n", dataset, split, docs, tokens, out);
   }
 }
