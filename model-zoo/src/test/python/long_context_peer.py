@@ -134,17 +134,17 @@ LINEAR = {"full": FullLinear, "lora": LoraLinear, "qlora": QloraLinear}
 
 
 class Model(torch.nn.Module):
-    """The benchmark model for `method`; forward(ids, labels) is the mean cross-entropy of the next
+    """The benchmark model for `method` (`vocab` tokens; 8192 by default); forward(ids, labels) is the mean cross-entropy of the next
     token over the positions whose label is not -100 (HF's shift and ignore_index)."""
 
-    def __init__(self, method="lora", checkpointing=True):
+    def __init__(self, method="lora", checkpointing=True, vocab=V):
         super().__init__()
         full = method == "full"
-        self.checkpointing = checkpointing
-        self.embed = torch.nn.Parameter(torch.randn(V, C) * 0.02, requires_grad=full)
+        self.checkpointing, self.vocab = checkpointing, vocab
+        self.embed = torch.nn.Parameter(torch.randn(vocab, C) * 0.02, requires_grad=full)
         self.blocks = torch.nn.ModuleList(Block(LINEAR[method], full) for _ in range(L))
         self.norm = RmsNorm(full)
-        self.lm_head = torch.nn.Parameter(torch.randn(V, C) * 0.02, requires_grad=full)
+        self.lm_head = torch.nn.Parameter(torch.randn(vocab, C) * 0.02, requires_grad=full)
         if method == "qlora":  # frozen embeddings stay bf16, expanded where used
             self.embed.data, self.lm_head.data = self.embed.data.bfloat16(), self.lm_head.data.bfloat16()
 
@@ -162,7 +162,7 @@ class Model(torch.nn.Module):
             x = checkpoint(blk, x, cos, sin, mask) if self.checkpointing else blk(x, cos, sin, mask)
         logits = F.linear(self.norm(x), self.lm_head.float())
         labels = ids if labels is None else labels
-        return F.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=-100)
+        return F.cross_entropy(logits[:, :-1].reshape(-1, self.vocab), labels[:, 1:].reshape(-1), ignore_index=-100)
 
 
 def optimizer(model):

@@ -35,15 +35,23 @@ import org.nd4j.linalg.factory.Nd4j;
 public final class SyncBenchmark {
   /** The benchmark model (Llama-shaped, hidden 512, 8 layers, vocab 8192; 34 M parameters), seeded, as an HF directory. */
   public static Path writeModel(Path model) throws java.io.IOException {
+    return writeModel(model, 8192, List.of());
+  }
+
+  /**
+   * The same shape with {@code vocab} tokens (a real tokenizer's), seeded: weights N(0, 0.02), norms
+   * 1 + N(0, 0.02); {@code extraFiles} (tokenizer.json, tokenizer_config.json) copied beside them.
+   */
+  public static Path writeModel(Path model, int vocab, List<Path> extraFiles) throws java.io.IOException {
     String json = """
-        {"model_type":"llama","vocab_size":8192,"hidden_size":512,"intermediate_size":1408,
+        {"model_type":"llama","vocab_size":%d,"hidden_size":512,"intermediate_size":1408,
          "num_hidden_layers":8,"num_attention_heads":8,"num_key_value_heads":8,"rms_norm_eps":1e-5,
-         "tie_word_embeddings":false,"max_position_embeddings":4096}""";
+         "tie_word_embeddings":false,"max_position_embeddings":4096}""".formatted(vocab);
     ModelConfig cfg = ModelConfig.parse(new ObjectMapper().readTree(json), "benchmark config");
     CausalLm m = HfModels.create(cfg, HfModels.Options.inference());
     Nd4j.getRandom().setSeed(1);
     for (Param p : m.params().all().values()) p.set(Nd4j.randn(DataType.FLOAT, p.shape()).muli(0.02).addi(p.shape().length == 1 ? 1 : 0));
-    HfModels.save(m, model, DType.F32, Long.MAX_VALUE, List.of());
+    HfModels.save(m, model, DType.F32, Long.MAX_VALUE, extraFiles);
     return model;
   }
 
