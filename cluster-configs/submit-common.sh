@@ -149,7 +149,7 @@ laketune_app_jar() {
 # Spark's launcher adds the --add-opens itself; repeating them is harmless and keeps executors
 # right where a cluster's spark-defaults.conf sets its own extraJavaOptions.
 laketune_java_options() {
-  local opts="-XX:+IgnoreUnrecognizedVMOptions" p
+  local opts="-XX:+IgnoreUnrecognizedVMOptions --add-modules=jdk.incubator.vector" p
   for p in java.lang java.lang.invoke java.lang.reflect java.io java.net java.nio java.util \
       java.util.concurrent java.util.concurrent.atomic jdk.internal.ref sun.nio.ch sun.nio.cs \
       sun.security.action sun.util.calendar; do

@@ -39,7 +39,7 @@ done
 python3 - "$dir/kernel.json" "$kernel_jar" "$launcher" "$cp" "$here" "${LAKETUNE_KERNEL_XMX:-6g}" "${opens[@]}" <<'PY'
 import json, sys
 out, jar, launcher, cp, home, xmx, opens = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6], sys.argv[7:]
-argv = (["java", "-Xmx" + xmx, "-XX:+IgnoreUnrecognizedVMOptions"] + opens
+argv = (["java", "-Xmx" + xmx, "-XX:+IgnoreUnrecognizedVMOptions", "--add-modules=jdk.incubator.vector"] + opens
         + ["-Djdk.reflect.useDirectMethodHandle=false", "-Dio.netty.tryReflectionSetAccessible=true",
            "-Dai.djl.offline=true", "-Djava.awt.headless=true",
            # KernelMain starts the kernel's MainApp; laketune's classes come first so that the channels

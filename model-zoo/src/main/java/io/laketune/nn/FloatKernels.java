@@ -19,6 +19,15 @@ public final class FloatKernels {
   /** Probabilities below this are set to zero (see {@link CrossEntropy#flushTiny}). */
   static final float TINY = 1e-30f;
 
+  /**
+   * Whether the attention tile kernels run on the Java Vector API ({@link VectorKernels}): when the
+   * JVM was started with {@code --add-modules=jdk.incubator.vector} (bin/laketune, the build's tests
+   * and the cluster scripts pass it) and {@code -Dlaketune.vector=false} does not switch it off.
+   * Otherwise they run the scalar loops below, about ten times slower on their exponentials.
+   */
+  public static final boolean VECTOR = ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent()
+      && !"false".equals(System.getProperty("laketune.vector"));
+
   /** True when every array is FLOAT, row-major and gap-free (views of whole rows included). */
   public static boolean dense(INDArray... arrays) {
     for (INDArray a : arrays) {
@@ -43,7 +52,7 @@ public final class FloatKernels {
   /** A per-thread row of at least n floats: tile rows are copied in and out in bulk. */
   private static final ThreadLocal<float[]> ROW = ThreadLocal.withInitial(() -> new float[0]);
 
-  private static float[] row(int n) {
+  static float[] row(int n) {
     float[] a = ROW.get();
     if (a.length < n) ROW.set(a = new float[n]);
     return a;
@@ -78,6 +87,12 @@ public final class FloatKernels {
    */
   static void onlineSoftmaxTile(FloatBuffer s, FloatBuffer bias, int rows, int cols, FloatBuffer m,
       FloatBuffer l, FloatBuffer o, int d) {
+    if (VECTOR) VectorKernels.onlineSoftmaxTile(s, bias, rows, cols, m, l, o, d);
+    else onlineSoftmaxTileScalar(s, bias, rows, cols, m, l, o, d);
+  }
+
+  static void onlineSoftmaxTileScalar(FloatBuffer s, FloatBuffer bias, int rows, int cols, FloatBuffer m,
+      FloatBuffer l, FloatBuffer o, int d) {
     float[] x = row(Math.max(2 * cols, d)), b = bias == null ? null : x;
     for (int r = 0; r < rows; r++) {
       int base = r * cols;
@@ -110,6 +125,12 @@ public final class FloatKernels {
 
   /** p := exp(p + bias - m) * inv per row, tiny values flushed: a tile's probabilities again in backward. */
   static void probabilitiesTile(FloatBuffer p, FloatBuffer bias, int rows, int cols, FloatBuffer m, FloatBuffer inv) {
+    if (VECTOR) VectorKernels.probabilitiesTile(p, bias, rows, cols, m, inv);
+    else probabilitiesTileScalar(p, bias, rows, cols, m, inv);
+  }
+
+  static void probabilitiesTileScalar(FloatBuffer p, FloatBuffer bias, int rows, int cols, FloatBuffer m,
+      FloatBuffer inv) {
     float[] x = row(2 * cols);
     for (int r = 0; r < rows; r++) {
       int base = r * cols;
@@ -129,6 +150,11 @@ public final class FloatKernels {
 
   /** ds := (ds - delta) * p per row: the softmax backward of one tile. */
   static void softmaxGradTile(FloatBuffer ds, FloatBuffer p, FloatBuffer delta, int rows, int cols) {
+    if (VECTOR) VectorKernels.softmaxGradTile(ds, p, delta, rows, cols);
+    else softmaxGradTileScalar(ds, p, delta, rows, cols);
+  }
+
+  static void softmaxGradTileScalar(FloatBuffer ds, FloatBuffer p, FloatBuffer delta, int rows, int cols) {
     float[] x = row(2 * cols);
     for (int r = 0; r < rows; r++) {
       int base = r * cols;
