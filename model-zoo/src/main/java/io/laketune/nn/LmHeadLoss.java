@@ -69,7 +69,7 @@ public final class LmHeadLoss {
       for (int i = from; i < to; i++) chunkTargets[i - from] = targets[labelled[i]];
       try (MemoryWorkspace ws = Workspaces.open(CHUNK)) {
         INDArray x = gather(hidden, runs);
-        CrossEntropy.Result r = CrossEntropy.forward(lmHead.forward(x), chunkTargets);
+        CrossEntropy.Result r = CrossEntropy.forwardInPlace(lmHead.forward(x), chunkTargets);
         sum += r.sum();
         count += r.count();
         if (backward) {

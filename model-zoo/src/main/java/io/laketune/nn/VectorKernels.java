@@ -96,8 +96,8 @@ final class VectorKernels {
   /** {@link FloatKernels#onlineSoftmaxTile}, vectorised. */
   static void onlineSoftmaxTile(FloatBuffer s, FloatBuffer bias, int rows, int cols, FloatBuffer m,
       FloatBuffer l, FloatBuffer o, int d) {
-    float[] x = FloatKernels.row(Math.max(2 * cols, d));
     for (int r = 0; r < rows; r++) {
+      float[] x = FloatKernels.row(Math.max(2 * cols, d));
       int base = r * cols;
       s.get(base, x, 0, cols);
       if (bias != null) bias.get(base, x, cols, cols);
@@ -118,8 +118,8 @@ final class VectorKernels {
 
   /** {@link FloatKernels#probabilitiesTile}, vectorised. */
   static void probabilitiesTile(FloatBuffer p, FloatBuffer bias, int rows, int cols, FloatBuffer m, FloatBuffer inv) {
-    float[] x = FloatKernels.row(2 * cols);
     for (int r = 0; r < rows; r++) {
+      float[] x = FloatKernels.row(2 * cols);
       int base = r * cols;
       p.get(base, x, 0, cols);
       if (bias != null) {
@@ -133,8 +133,8 @@ final class VectorKernels {
 
   /** {@link FloatKernels#softmaxGradTile}, vectorised. */
   static void softmaxGradTile(FloatBuffer ds, FloatBuffer p, FloatBuffer delta, int rows, int cols) {
-    float[] x = FloatKernels.row(2 * cols);
     for (int r = 0; r < rows; r++) {
+      float[] x = FloatKernels.row(2 * cols);
       int base = r * cols;
       float dr = delta.get(r);
       ds.get(base, x, 0, cols);
@@ -145,6 +145,43 @@ final class VectorKernels {
       }
       for (; c < cols; c++) x[c] = (x[c] - dr) * x[cols + c];
       ds.put(base, x, 0, cols);
+    }
+  }
+
+  /**
+   * Softmax of each row of z [rows, cols] in place, probabilities below TINY flushed to 0, and
+   * lse[r] = log(sum(exp(z[r] - max))) + max in float, as {@link CrossEntropy#forward} computes them
+   * with ND4J's ops: max, e = exp(z - max), total = sum(e), p = e / total.
+   */
+  static void softmaxRows(FloatBuffer z, int rows, int cols, float[] lse) {
+    for (int r = 0; r < rows; r++) {
+      float[] x = FloatKernels.row(cols);
+      long base = (long) r * cols;
+      z.get((int) base, x, 0, cols);
+      float max = addMax(x, 0, cols, false);
+      FloatVector acc = FloatVector.zero(F);
+      int c = 0;
+      for (int end = F.loopBound(cols); c < end; c += W) {
+        FloatVector e = exp(FloatVector.fromArray(F, x, c).sub(max));
+        e.intoArray(x, c);
+        acc = acc.add(e);
+      }
+      float total = acc.reduceLanes(VectorOperators.ADD);
+      for (; c < cols; c++) {
+        x[c] = FloatKernels.exp(x[c] - max);
+        total += x[c];
+      }
+      c = 0;
+      for (int end = F.loopBound(cols); c < end; c += W) {
+        FloatVector p = FloatVector.fromArray(F, x, c).div(total);
+        p.blend(0f, p.lt(FloatKernels.TINY)).intoArray(x, c);
+      }
+      for (; c < cols; c++) {
+        float p = x[c] / total;
+        x[c] = p < FloatKernels.TINY ? 0f : p;
+      }
+      z.put((int) base, x, 0, cols);
+      lse[r] = (float) Math.log(total) + max;
     }
   }
 }

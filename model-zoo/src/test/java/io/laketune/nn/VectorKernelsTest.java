@@ -8,6 +8,9 @@ import java.nio.FloatBuffer;
 import java.util.Random;
 import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The Vector API tile kernels against the scalar ones they replace: the same probabilities bit for
@@ -112,5 +115,32 @@ class VectorKernelsTest {
       VectorKernels.softmaxGradTile(d2, p2, buf(delta), ROWS, COLS);
       assertArrayEquals(arr(d1), arr(d2), "dS, bias " + (b != null));
     }
+  }
+
+  @Test
+  void crossEntropyInPlaceEqualsTheNd4jFormulation() {
+    Nd4j.getRandom().setSeed(3);
+    int rows = 70, vocab = 1003; // more rows than one thread's share, a width no vector divides
+    INDArray logits = Nd4j.randn(DataType.FLOAT, rows, vocab).muli(8);
+    logits.putScalar(4, 17, 200f); // a near-one-hot row: the rest of it underflows and is flushed
+    int[] targets = new int[rows];
+    for (int n = 0; n < rows; n++) targets[n] = n % 5 == 0 ? CrossEntropy.IGNORE_INDEX : (n * 31) % vocab;
+    CrossEntropy.Result want = CrossEntropy.forward(logits.dup(), targets);
+    CrossEntropy.Result got = CrossEntropy.forwardInPlace(logits.dup(), targets);
+    assertEquals(want.count(), got.count());
+    assertEquals(want.sum(), got.sum(), 1e-6 * Math.abs(want.sum()), "loss sum");
+    double diff = want.probs().sub(got.probs()).amaxNumber().doubleValue();
+    assertTrue(diff < 5e-6, "probabilities differ by " + diff); // the sums of 1003 floats, added in another order
+    assertEquals(0.0, got.probs().getDouble(4, 16), "flushed");
+    INDArray dWant = CrossEntropy.backward(want, targets, 0.01), dGot = CrossEntropy.backward(got, targets, 0.01);
+    assertTrue(dWant.sub(dGot).amaxNumber().doubleValue() < 0.01 * 5e-6, "dlogits");
+  }
+
+  @Test
+  void crossEntropyInPlaceNamesAnOutOfVocabularyLabel() {
+    INDArray logits = Nd4j.rand(DataType.FLOAT, 3, 10);
+    IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        () -> CrossEntropy.forwardInPlace(logits, new int[] {1, 10, 2}));
+    assertTrue(e.getMessage().contains("label 10 is outside the vocabulary [0, 10)"), e.getMessage());
   }
 }
