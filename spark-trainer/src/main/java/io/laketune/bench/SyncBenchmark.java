@@ -88,8 +88,14 @@ public final class SyncBenchmark {
         double round = rounds.stream().mapToDouble(e -> ((Number) e.get("round_ms")).doubleValue()).average().orElse(0);
         double tps = rounds.stream().mapToDouble(e -> ((Number) e.get("tokens_per_s")).doubleValue()).average().orElse(0);
         long bytes = ((Number) rounds.get(0).get("sync_bytes")).longValue();
-        System.out.printf("%-4s: %,d bytes moved per round (%.1f MB), sync %.0f ms of a %.0f ms round, %.0f tokens/s (2 workers, batch 2x2x256)%n",
-            method, bytes, bytes / 1e6, sync, round, tps);
+        System.out.printf("%-4s: %,d bytes moved per round (%.1f MB), sync %.0f ms of a %.0f ms round (%.1f%%), %.0f tokens/s (2 workers, batch 2x2x256)%n",
+            method, bytes, bytes / 1e6, sync, round, 100 * sync / round, tps);
+        StringBuilder parts = new StringBuilder();
+        for (String key : List.of("broadcast_ms", "launch_ms", "collect_ms", "update_ms")) {
+          double ms = rounds.stream().mapToDouble(e -> ((Number) e.getOrDefault(key, 0)).doubleValue()).average().orElse(0);
+          parts.append(String.format(" %s %.0f", key.replace("_ms", ""), ms));
+        }
+        System.out.println("      sync parts, ms:" + parts + " (the rest: worker start-up skew)");
       }
     } finally {
       sc.stop();

@@ -5,14 +5,24 @@ import java.io.Serializable;
 /**
  * The treeAggregate accumulator of a gradients-mode round: the sum over workers of gradients of
  * summed token losses, the loss sum and the labelled-token count (so the driver forms the global
- * token-weighted mean exactly), and the slowest worker's compute time. The gradient array is made on
- * first use, so the zero value that Spark ships to every partition is tiny.
+ * token-weighted mean exactly), and the slowest worker's compute time, with the wall-clock times
+ * the last worker started and ended (for the round's breakdown of its sync time). The gradient array
+ * is made on first use, so the zero value that Spark ships to every partition is tiny.
  */
 final class GradientSum implements Serializable {
   float[] grad;
   double lossSum;
   long tokens;
   long computeMillis;
+  long lastStart;
+  long lastEnd;
+
+  /** The same, with the wall-clock interval [start, end] (ms) the worker computed in. */
+  GradientSum add(float[] g, double loss, long count, long start, long end) {
+    lastStart = Math.max(lastStart, start);
+    lastEnd = Math.max(lastEnd, end);
+    return add(g, loss, count, end - start);
+  }
 
   GradientSum add(float[] g, double loss, long count, long millis) {
     if (grad == null) grad = g.clone();
@@ -28,6 +38,8 @@ final class GradientSum implements Serializable {
     lossSum += o.lossSum;
     tokens += o.tokens;
     computeMillis = Math.max(computeMillis, o.computeMillis);
+    lastStart = Math.max(lastStart, o.lastStart);
+    lastEnd = Math.max(lastEnd, o.lastEnd);
     return this;
   }
 }

@@ -159,14 +159,23 @@ public final class Trainer {
       double lr = schedule.at(step);
       final long s = step;
       JavaRDD<Integer> rdd = sc.parallelize(workerIds, n);
+      Map<String, Object> parts = new LinkedHashMap<>();
       if (k == 1 && cfg.syncMode() == TrainConfig.SyncMode.GRADIENTS) {
         Broadcast<float[]> bv = sc.broadcast(values.toFloatVector());
+        long submitted = System.currentTimeMillis();
         final RowSource src = train;
         final long seed = cfg.seed();
         GradientSum sum = rdd.treeAggregate(new GradientSum(),
             (acc, w) -> acc.merge(Worker.gradients(spec, src, plan, bv.value(), s, w, seed)),
             GradientSum::merge, cfg.aggregationDepth());
+        long aggregated = System.currentTimeMillis();
         bv.destroy();
+        // the parts of sync_ms: writing the broadcast, until the last worker started (scheduling, the
+        // task and its broadcast read), after the last one ended (its result's trip and the merge), and
+        // the driver's clipping and AdamW step
+        parts.put("broadcast_ms", submitted - roundStart);
+        parts.put("launch_ms", Math.max(0, sum.lastStart - submitted));
+        parts.put("collect_ms", Math.max(0, aggregated - sum.lastEnd));
         syncBytes = trainableBytes * (1 + n);
         tokens = sum.tokens;
         computeMs = sum.computeMillis;
@@ -182,6 +191,7 @@ public final class Trainer {
         } else {
           opt.step(values, g, lr);
         }
+        parts.put("update_ms", System.currentTimeMillis() - aggregated);
       } else {
         Broadcast<float[]> bv = sc.broadcast(values.toFloatVector());
         Broadcast<float[]> bm = sc.broadcast(opt.expAvg().toFloatVector());
@@ -220,6 +230,7 @@ public final class Trainer {
         e.put("round_ms", roundMs);
         e.put("sync_ms", Math.max(0, roundMs - computeMs));
         e.put("sync_bytes", syncBytes);
+        e.putAll(parts);
         history.add(e);
         progress(step, total, lossMean, lr, tokens * 1000.0 / Math.max(1, roundMs), roundMs - computeMs, started, startStep);
       }

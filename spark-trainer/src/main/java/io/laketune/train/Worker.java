@@ -76,7 +76,7 @@ final class Worker {
       r.load(values);
       Loss total = accumulate(r, rows, plan, step, worker, seed);
       maybeFail(step, worker);
-      return new GradientSum().add(r.grads(), total.sum(), total.count(), System.currentTimeMillis() - t0);
+      return new GradientSum().add(r.grads(), total.sum(), total.count(), t0, System.currentTimeMillis());
     } finally {
       r.eval();
       Replicas.release(spec, r);
