@@ -25,6 +25,13 @@ ROOT = os.path.abspath(os.path.join(HERE, "../../../.."))
 LOCK = "/tmp/laketune-heavy.lock"
 
 
+def require_torch():
+    """Stops with one sentence when the PyTorch peer cannot run on this machine."""
+    if subprocess.run(["/usr/bin/python3", "-c", "import torch"], capture_output=True).returncode != 0:
+        raise SystemExit("the PyTorch peer needs Debian's torch: apt-get install python3-torch libopenblas0-pthread"
+                         " (or leave pytorch out of --tools)")
+
+
 def vm_hwm_kb(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -77,6 +84,8 @@ def main():
                          "(its first step is slower: it sizes the workspaces)")
     a = ap.parse_args()
     budget_kb = int(a.budget_gb * 1024 * 1024)
+    if "pytorch" in a.tools.split(","):
+        require_torch()
     env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="PASSIVE")
     gb = int(a.budget_gb)
     java_env = dict(env, LAKETUNE_JAVA_OPTS=f"-Xmx2g -Dorg.bytedeco.javacpp.maxbytes={gb - 2}g "

@@ -32,7 +32,7 @@ import shutil
 import subprocess
 import time
 
-from long_context_bench import HERE, LOCK, ROOT
+from long_context_bench import HERE, LOCK, ROOT, require_torch
 
 FAQ = "/usr/share/doc/debian/FAQ/debian-faq.en.txt.gz"
 TOKENIZER = os.path.join(ROOT, "model-zoo/src/test/resources/tokenizers/llama3")
@@ -132,6 +132,10 @@ def main():
     ap.add_argument("--reuse", action="store_true", help="reuse the workdir's prepared data")
     a = ap.parse_args()
     work = os.path.abspath(a.workdir)
+    if "pytorch" in a.tools.split(","):
+        require_torch()
+    if not a.reuse and not os.path.isfile(FAQ):
+        raise SystemExit(f"{FAQ} does not exist: apt-get install debian-faq")
     env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="PASSIVE")
     if not a.reuse:
         shutil.rmtree(work, ignore_errors=True)

@@ -17,7 +17,7 @@ import argparse
 import os
 import re
 
-from long_context_bench import HERE, ROOT, run
+from long_context_bench import HERE, ROOT, require_torch, run
 
 
 def main():
@@ -29,6 +29,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--timeout-s", type=int, default=1800)
     a = ap.parse_args()
+    require_torch()
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads), OMP_WAIT_POLICY="PASSIVE")
     no_budget = 1 << 60
     print("| method | batch x seq | laketune tokens/s | PyTorch tokens/s | ratio | MFU | GEMM peak GFLOP/s |")

@@ -46,6 +46,10 @@ public final class SftEpochBenchmark {
   }
 
   static void setup(Path work, Path faq, Path tokenizer, int vocab) throws Exception {
+    if (!Files.isRegularFile(faq)) {
+      throw new IllegalArgumentException(faq + " does not exist: install Debian's debian-faq package (apt-get install"
+          + " debian-faq) or give the Debian FAQ's plain-text edition.");
+    }
     Files.createDirectories(work);
     List<String> lines;
     try (BufferedReader r = new BufferedReader(new InputStreamReader(faq.toString().endsWith(".gz")

@@ -67,6 +67,70 @@ public final class SyncBenchmark {
     return new InMemoryRows("bench", rows, 256);
   }
 
+  /**
+   * Spark's own view of each round's job: from submission to the first task's launch, each task's
+   * deserialization, run, result serialization and GC time, from the last task's end to the job's.
+   */
+  static final class TaskTimes extends org.apache.spark.scheduler.SparkListener {
+    private final Map<Integer, long[]> jobs = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<Integer, Integer> stageJob = new java.util.concurrent.ConcurrentHashMap<>();
+    // per job: submitted, first launch, last finish, ended, tasks, deserialize, run, result ser, gc, result bytes
+    private static final int SUBMIT = 0, FIRST = 1, LAST = 2, END = 3, TASKS = 4, DESER = 5, RUN = 6, SER = 7, GC = 8, BYTES = 9;
+
+    void clear() {
+      jobs.clear();
+      stageJob.clear();
+    }
+
+    @Override
+    public void onJobStart(org.apache.spark.scheduler.SparkListenerJobStart e) {
+      long[] j = new long[10];
+      j[SUBMIT] = e.time();
+      j[FIRST] = Long.MAX_VALUE;
+      jobs.put(e.jobId(), j);
+      for (Object id : scala.jdk.javaapi.CollectionConverters.asJava(e.stageIds())) stageJob.put((Integer) id, e.jobId());
+    }
+
+    @Override
+    public synchronized void onTaskEnd(org.apache.spark.scheduler.SparkListenerTaskEnd e) {
+      Integer job = stageJob.get(e.stageId());
+      long[] j = job == null ? null : jobs.get(job);
+      if (j == null || e.taskMetrics() == null) return;
+      j[FIRST] = Math.min(j[FIRST], e.taskInfo().launchTime());
+      j[LAST] = Math.max(j[LAST], e.taskInfo().finishTime());
+      j[TASKS]++;
+      j[DESER] += e.taskMetrics().executorDeserializeTime();
+      j[RUN] += e.taskMetrics().executorRunTime();
+      j[SER] += e.taskMetrics().resultSerializationTime();
+      j[GC] += e.taskMetrics().jvmGCTime();
+      j[BYTES] += e.taskMetrics().resultSize();
+    }
+
+    @Override
+    public void onJobEnd(org.apache.spark.scheduler.SparkListenerJobEnd e) {
+      long[] j = jobs.get(e.jobId());
+      if (j != null) j[END] = e.time();
+    }
+
+    /** Means over the jobs after the first {@code skip}, in ms (result size in MB). */
+    synchronized String summary(int skip) {
+      List<long[]> done = jobs.entrySet().stream().sorted(Map.Entry.comparingByKey()).map(Map.Entry::getValue)
+          .filter(j -> j[TASKS] > 0 && j[END] > 0).skip(skip).toList();
+      if (done.isEmpty()) return "no jobs";
+      double n = done.size();
+      double launch = done.stream().mapToDouble(j -> j[FIRST] - j[SUBMIT]).sum() / n;
+      double tail = done.stream().mapToDouble(j -> j[END] - j[LAST]).sum() / n;
+      double tasks = done.stream().mapToDouble(j -> j[TASKS]).sum();
+      double deser = done.stream().mapToDouble(j -> j[DESER]).sum() / tasks;
+      double run = done.stream().mapToDouble(j -> j[RUN]).sum() / tasks;
+      double ser = done.stream().mapToDouble(j -> j[SER]).sum() / tasks;
+      double gc = done.stream().mapToDouble(j -> j[GC]).sum() / tasks;
+      double mb = done.stream().mapToDouble(j -> j[BYTES]).sum() / tasks / 1e6;
+      return String.format("submit to first launch %.0f, task deserialize %.0f, run %.0f, result serialize %.0f, GC %.0f,"
+          + " result %.1f MB, last task end to job end %.0f", launch, deser, run, ser, gc, mb, tail);
+    }
+  }
+
   public static void main(String[] args) throws Exception {
     int steps = args.length > 0 ? Integer.parseInt(args[0]) : 4;
     Path work = Files.createTempDirectory("laketune-sync-bench");
@@ -75,8 +139,11 @@ public final class SyncBenchmark {
     JavaSparkContext sc = new JavaSparkContext(new SparkConf().setMaster("local[2]").setAppName("laketune sync benchmark")
         .set("spark.ui.enabled", "false").set("spark.driver.host", "127.0.0.1").set("spark.driver.bindAddress", "127.0.0.1"));
     sc.setLogLevel("WARN");
+    TaskTimes times = new TaskTimes();
+    sc.sc().addSparkListener(times);
     try {
       for (String method : new String[] {"lora", "full"}) {
+        times.clear();
         String hocon = "laketune.train { model = \"" + model + "\", data = \"in-memory\", output = \"" + work.resolve("run-" + method)
             + "\", method = " + method + ", frozen_dtype = fp32, lora { r = 16, alpha = 32, dropout = 0.0, target_modules = all-linear }, "
             + "workers = 2, batch.micro_batch_size = 2, max_steps = " + steps + ", optimizer.lr = 1e-4, sync.sharded = false }";
@@ -96,6 +163,7 @@ public final class SyncBenchmark {
           parts.append(String.format(" %s %.0f", key.replace("_ms", ""), ms));
         }
         System.out.println("      sync parts, ms:" + parts + " (the rest: worker start-up skew)");
+        System.out.println("      Spark's task metrics, mean of rounds 2-" + steps + ": " + times.summary(1));
       }
     } finally {
       sc.stop();
