@@ -11,7 +11,7 @@ Every child runs under the shared heavy lock; the machine is shared, so tokens/s
 
 Run (from the repository root, after mvn -q package -DskipTests):
   /usr/bin/python3 model-zoo/src/test/python/long_context_bench.py [--budget-gb 16] [--max-seq 32768]
-      [--tools laketune,pytorch] [--seqs 1024,4096]
+      [--tools laketune,pytorch] [--seqs 1024,4096] [--method lora|full|qlora (laketune only)]
 """
 import argparse
 import fcntl
@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--seqs", default=None,
                     help="comma-separated seq_lens to run instead of doubling from 256 (e.g. 1024,4096)")
     ap.add_argument("--timeout-s", type=int, default=1500)
+    ap.add_argument("--method", default="lora", choices=["lora", "full", "qlora"],
+                    help="laketune's method (the PyTorch peer trains LoRA only)")
     ap.add_argument("--single-step-from", type=int, default=16384,
                     help="from this seq_len on, laketune runs its one timed step without a warm-up step "
                          "(its first step is slower: it sizes the workspaces)")
@@ -86,18 +88,21 @@ def main():
     budget_kb = int(a.budget_gb * 1024 * 1024)
     if "pytorch" in a.tools.split(","):
         require_torch()
+        if a.method != "lora":
+            raise SystemExit("the PyTorch peer trains LoRA only: give --tools laketune with --method " + a.method)
     env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="PASSIVE")
     gb = int(a.budget_gb)
     java_env = dict(env, LAKETUNE_JAVA_OPTS=f"-Xmx2g -Dorg.bytedeco.javacpp.maxbytes={gb - 2}g "
                     f"-Dorg.bytedeco.javacpp.maxphysicalbytes={gb}g")
     tools = {
-        "laketune": lambda s: ([os.path.join(ROOT, "bin/laketune"), "bench", "--method", "LORA", "--batch", "1",
+        "laketune": lambda s: ([os.path.join(ROOT, "bin/laketune"), "bench", "--method", a.method.upper(), "--batch", "1",
                                 "--seq", str(s), "--steps", "1", "--warmup", "0" if s >= a.single_step_from else "1",
                                 "--checkpointing"], java_env),
         "pytorch": lambda s: (["/usr/bin/python3", os.path.join(HERE, "long_context_peer.py"), str(s), "1",
                                "--checkpointing"], env),
     }
-    print(f"budget {a.budget_gb:g} GB peak resident memory (VmHWM), LoRA r=16 all-linear, batch 1, "
+    what = {"lora": "LoRA r=16 all-linear", "qlora": "QLoRA NF4 r=16 all-linear", "full": "full fine-tuning"}[a.method]
+    print(f"budget {a.budget_gb:g} GB peak resident memory (VmHWM), {what}, batch 1, "
           f"activation checkpointing on, 2 threads")
     print(f"{'tool':<9} {'seq':>6} {'tokens/s':>9} {'peak RSS GB':>12} {'wall s':>7}  status", flush=True)
     best = {}
