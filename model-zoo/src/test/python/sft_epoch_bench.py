@@ -134,8 +134,6 @@ def main():
     work = os.path.abspath(a.workdir)
     if "pytorch" in a.tools.split(","):
         require_torch()
-    if not a.reuse and not os.path.isfile(FAQ):
-        raise SystemExit(f"{FAQ} does not exist: apt-get install debian-faq")
     env = dict(os.environ, OMP_NUM_THREADS="2", OMP_WAIT_POLICY="PASSIVE")
     if not a.reuse:
         shutil.rmtree(work, ignore_errors=True)

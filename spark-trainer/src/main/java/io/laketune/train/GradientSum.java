@@ -17,24 +17,24 @@ final class GradientSum implements Serializable {
   long lastStart;
   long lastEnd;
 
-  /** The same, with the wall-clock interval [start, end] (ms) the worker computed in. */
+  /** One worker's gradient, loss and count, computed in the wall-clock interval [start, end] (ms). */
   GradientSum add(float[] g, double loss, long count, long start, long end) {
-    lastStart = Math.max(lastStart, start);
-    lastEnd = Math.max(lastEnd, end);
-    return add(g, loss, count, end - start);
-  }
-
-  GradientSum add(float[] g, double loss, long count, long millis) {
-    if (grad == null) grad = g.clone();
-    else for (int i = 0; i < g.length; i++) grad[i] += g[i];
+    addGrad(g);
     lossSum += loss;
     tokens += count;
-    computeMillis = Math.max(computeMillis, millis);
+    computeMillis = Math.max(computeMillis, end - start);
+    lastStart = Math.max(lastStart, start);
+    lastEnd = Math.max(lastEnd, end);
     return this;
   }
 
+  private void addGrad(float[] g) {
+    if (grad == null) grad = g.clone();
+    else for (int i = 0; i < g.length; i++) grad[i] += g[i];
+  }
+
   GradientSum merge(GradientSum o) {
-    if (o.grad != null) add(o.grad, 0, 0, 0);
+    if (o.grad != null) addGrad(o.grad);
     lossSum += o.lossSum;
     tokens += o.tokens;
     computeMillis = Math.max(computeMillis, o.computeMillis);
